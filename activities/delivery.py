@@ -1,0 +1,42 @@
+"""Sending what the outbox holds. A message marked sent is never sent again."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from delivery.mail import Mailer, build_email
+from settings import Settings
+from store import Database, outbox
+from store.records import now
+
+
+class DeliveryActivities:
+    def __init__(self, db: Database, settings: Settings, mailer: Mailer) -> None:
+        self.db = db
+        self.settings = settings
+        self.mailer = mailer
+
+    @activity.defn
+    async def deliver(self, key: str) -> bool:
+        """True once the message is sent; raising makes Temporal retry it with backoff."""
+        async with self.db.read() as conn:
+            message = await outbox.get_message(conn, key)
+        if message is None:
+            raise RuntimeError(f"outbox message {key} does not exist")
+        if message.status != "pending":
+            return message.status == "sent"
+        try:
+            await self.mailer.send(key, build_email(message, self.settings.mail_from))
+        except Exception as err:
+            async with self.db.tx() as conn:
+                await outbox.note_failed_attempt(conn, key, f"{type(err).__name__}: {err}")
+            raise
+        async with self.db.tx() as conn:
+            await outbox.mark_sent(conn, key, now())
+        return True
+
+    @activity.defn
+    async def give_up(self, key: str) -> None:
+        """Called once retries have run out: the message is failed, visibly, not lost."""
+        async with self.db.tx() as conn:
+            await outbox.mark_failed(conn, key, "gave up after retrying")

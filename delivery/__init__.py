@@ -1,0 +1,1 @@
+"""Turning outbox messages into something a person receives: the texts, and the mail transport."""

@@ -1,0 +1,163 @@
+"""Inputs and results of workflows, updates and activities.
+
+One frozen model each, so a field can be added without breaking a running workflow. They carry
+ids, enums and times only: an email address or text a person wrote stays in the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.enums import Answer, ContactStatus, Decision, Grounds, ReportStatus
+from domain.refusals import Refusal
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DeliveryPolicy(_Message):
+    """How long one attempt to send a message may take, and when to stop retrying it."""
+
+    attempt_timeout: timedelta = timedelta(seconds=30)
+    give_up_after: timedelta = timedelta(days=2)
+
+
+# --- ReviewerContactWorkflow -------------------------------------------------------------
+
+
+class ContactWorkflowInput(_Message):
+    contact_id: str
+    review_id: str
+    business_id: str
+    reply_window: timedelta
+    report_window: timedelta
+    moderation_sla: timedelta
+    delivery: DeliveryPolicy = DeliveryPolicy()
+
+
+class ContactState(_Message):
+    contact_id: str
+    status: ContactStatus | None = None
+    """None until the eligibility check and the opening are done."""
+    refusal: Refusal | None = None
+    deadline: datetime | None = None
+    report_deadline: datetime | None = None
+    report_id: str | None = None
+
+
+class AnswerInput(_Message):
+    """The reviewer's answer; what they shared was stored under ``answer_id`` beforehand.
+
+    Every update names its contact: the workflow id is per review, so a later contact on the
+    same review must not take a step meant for an earlier one.
+    """
+
+    contact_id: str
+    answer_id: str
+    answer: Answer
+
+
+class ReportInput(_Message):
+    contact_id: str
+    grounds: Grounds
+
+
+class CloseRequest(_Message):
+    contact_id: str
+
+
+# --- ReviewReportWorkflow ----------------------------------------------------------------
+
+
+class ReportWorkflowInput(_Message):
+    report_id: str
+    review_id: str
+    contact_id: str
+    business_id: str
+    sla_deadline: datetime
+    delivery: DeliveryPolicy = DeliveryPolicy()
+
+
+class DecisionInput(_Message):
+    """The moderator's decision; the note was stored under ``decision_id`` beforehand."""
+
+    decision_id: str
+    decision: Decision
+
+
+class ReportState(_Message):
+    report_id: str
+    status: ReportStatus
+    escalated: bool = False
+
+
+# --- Activities --------------------------------------------------------------------------
+
+
+class EligibilityInput(_Message):
+    contact_id: str
+    review_id: str
+    business_id: str
+
+
+class OpenContactInput(_Message):
+    contact_id: str
+    review_id: str
+    business_id: str
+    opened_at: datetime
+    deadline: datetime
+
+
+class RefusalInput(_Message):
+    contact_id: str
+    refusal: Refusal
+    at: datetime
+
+
+class ContactStepInput(_Message):
+    """A step on one contact at one time, e.g. sending the request to the reviewer."""
+
+    contact_id: str
+    at: datetime
+
+
+class OutcomeInput(_Message):
+    contact_id: str
+    status: ContactStatus
+    answer_id: str | None = None
+    at: datetime
+    report_deadline: datetime
+
+
+class CloseInput(_Message):
+    contact_id: str
+    by_business: bool
+    at: datetime
+
+
+class FileReportInput(_Message):
+    report_id: str
+    contact_id: str
+    grounds: Grounds
+    at: datetime
+    sla_deadline: datetime
+
+
+class ReportStepInput(_Message):
+    report_id: str
+    at: datetime
+
+
+class ApplyDecisionInput(_Message):
+    report_id: str
+    decision_id: str
+    decision: Decision
+    at: datetime
+
+
+class DeliveryResult(_Message):
+    key: str
+    delivered: bool

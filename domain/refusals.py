@@ -1,0 +1,106 @@
+"""Every reason Reviewdesk refuses a request, with the HTTP status the API answers with.
+
+Workflows raise ``ApplicationError(type=<reason>)``; starters turn it back into a ``Refused``.
+The values are part of the API: clients switch on them, so never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from temporalio.exceptions import ApplicationError
+
+
+class Refusal(StrEnum):
+    REVIEW_NOT_FOUND = "review_not_found"
+    NOT_ELIGIBLE_SOURCE = "not_eligible_source"
+    REVIEW_NOT_VISIBLE = "review_not_visible"
+    OPEN_CONTACT = "open_contact"
+    ALREADY_REPORTED = "already_reported"
+    CONTACT_NOT_FOUND = "contact_not_found"
+    WINDOW_OPEN = "window_open"
+    REPORT_WINDOW_OVER = "report_window_over"
+    GROUNDS_MISMATCH = "grounds_mismatch"
+    CONTACT_CLOSED = "contact_closed"
+    LINK_NOT_FOUND = "link_not_found"
+    WINDOW_CLOSED = "window_closed"
+    ALREADY_ANSWERED = "already_answered"
+    REPORT_NOT_FOUND = "report_not_found"
+    ALREADY_DECIDED = "already_decided"
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS[self]
+
+    @property
+    def message(self) -> str:
+        return _MESSAGES[self]
+
+
+_HTTP_STATUS = {
+    Refusal.REVIEW_NOT_FOUND: 404,
+    Refusal.NOT_ELIGIBLE_SOURCE: 422,
+    Refusal.REVIEW_NOT_VISIBLE: 422,
+    Refusal.OPEN_CONTACT: 409,
+    Refusal.ALREADY_REPORTED: 409,
+    Refusal.CONTACT_NOT_FOUND: 404,
+    Refusal.WINDOW_OPEN: 409,
+    Refusal.REPORT_WINDOW_OVER: 409,
+    Refusal.GROUNDS_MISMATCH: 422,
+    Refusal.CONTACT_CLOSED: 409,
+    Refusal.LINK_NOT_FOUND: 404,
+    Refusal.WINDOW_CLOSED: 410,
+    Refusal.ALREADY_ANSWERED: 409,
+    Refusal.REPORT_NOT_FOUND: 404,
+    Refusal.ALREADY_DECIDED: 409,
+}
+
+_MESSAGES = {
+    Refusal.REVIEW_NOT_FOUND: "No such review.",
+    Refusal.NOT_ELIGIBLE_SOURCE: (
+        "This review was written after an invitation sent by the platform, so its author "
+        "cannot be contacted."
+    ),
+    Refusal.REVIEW_NOT_VISIBLE: "This review is not visible, so its author cannot be contacted.",
+    Refusal.OPEN_CONTACT: "The author of this review is already being contacted.",
+    Refusal.ALREADY_REPORTED: "This review has already been reported.",
+    Refusal.CONTACT_NOT_FOUND: "No such contact.",
+    Refusal.WINDOW_OPEN: "The reviewer still has time to reply; a report is possible once it ends.",
+    Refusal.REPORT_WINDOW_OVER: "The time to report this review has passed.",
+    Refusal.GROUNDS_MISMATCH: (
+        "These grounds do not fit: use no_response after silence or a decline, "
+        "insufficient_information after a reply."
+    ),
+    Refusal.CONTACT_CLOSED: "This contact is closed.",
+    Refusal.LINK_NOT_FOUND: "This link is not valid.",
+    Refusal.WINDOW_CLOSED: "The time to answer this request has passed.",
+    Refusal.ALREADY_ANSWERED: "This request has already been answered.",
+    Refusal.REPORT_NOT_FOUND: "No such report.",
+    Refusal.ALREADY_DECIDED: "This report has already been decided.",
+}
+
+
+class Refused(Exception):
+    """A request refused for a reason the caller can act on; nothing was changed."""
+
+    def __init__(self, reason: Refusal, message: str | None = None) -> None:
+        super().__init__(message or reason.message)
+        self.reason = reason
+        self.message = message or reason.message
+
+
+def refusal_error(reason: Refusal) -> ApplicationError:
+    """How a workflow or activity refuses: non-retryable, typed by the reason."""
+    return ApplicationError(reason.message, type=reason.value, non_retryable=True)
+
+
+def refusal_in(error: BaseException | None) -> Refusal | None:
+    """The refusal behind an activity, update or workflow failure, if it was one."""
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type in _BY_VALUE:
+            return _BY_VALUE[error.type]
+        error = error.__cause__ or getattr(error, "cause", None)
+    return None
+
+
+_BY_VALUE = {r.value: r for r in Refusal}

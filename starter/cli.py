@@ -1,0 +1,292 @@
+"""`reviewdesk`: run the service and drive contacts and reports from a terminal.
+
+Refusals print their reason and exit with status 2; bad input exits with status 2 too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from domain.enums import Answer, Decision, Grounds, RequestedItem
+from domain.refusals import Refused
+from settings import Settings, get_settings
+from starter.client import connect
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.service import ContactView, ReportView, Reviewdesk
+from store import Database
+
+app = typer.Typer(
+    help="Reviewdesk: the Find Reviewer process and its reports.", no_args_is_help=True
+)
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+BusinessOption = Annotated[str, typer.Option("--business", help="The business acting.")]
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[Reviewdesk]:
+    client = await connect(settings)
+    async with Database(settings.store_path) as db:
+        yield Reviewdesk(client, db, settings)
+
+
+def _drive(action: Callable[[Reviewdesk], Awaitable[BaseModel]], as_json: bool) -> None:
+    async def go() -> BaseModel:
+        async with _service(get_settings()) as service:
+            return await action(service)
+
+    try:
+        result = _run(go())
+    except Refused as refusal:
+        typer.echo(f"refused: {refusal.reason.value}: {refusal.message}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as err:
+        typer.echo(f"invalid input: {_first_error(err)}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        _print(result)
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def _print(result: BaseModel) -> None:
+    if isinstance(result, ContactView):
+        c = result.contact
+        typer.echo(f"contact {c.id}  review {c.review_id}  status {c.status.value}")
+        typer.echo(f"  reply by {c.deadline:%Y-%m-%d %H:%M:%S} UTC")
+        if c.report_deadline:
+            typer.echo(f"  report possible until {c.report_deadline:%Y-%m-%d %H:%M:%S} UTC")
+        if result.answer and result.answer.answer is Answer.REPLY:
+            a = result.answer
+            typer.echo(
+                f"  reply: order reference={a.order_reference!r} "
+                f"contact details={a.contact_details!r} message={a.message!r}"
+            )
+        if c.report_id:
+            typer.echo(f"  report {c.report_id}")
+    elif isinstance(result, ReportView):
+        r = result.report
+        typer.echo(
+            f"report {r.id}  review {r.review_id} ({result.review.visibility.value})  "
+            f"grounds {r.grounds.value}  status {r.status.value}"
+            + ("  ESCALATED" if r.escalated_at else "")
+        )
+        if result.decision:
+            typer.echo(f"  decision: {result.decision.decision.value} {result.decision.note!r}")
+    else:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo("  history:")
+    for event in result.history:
+        typer.echo(f"    {event.at:%Y-%m-%d %H:%M:%S}  {event.type}")
+    for note in result.notifications:
+        typer.echo(f"    notification {note.event_type} to {note.recipient}: {note.status}")
+
+
+# --- running the service -----------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    seed: Annotated[bool, typer.Option(help="Seed the demo data.")] = True,
+) -> None:
+    """Start the embedded Temporal dev server and the worker, with demo data; Ctrl-C stops all."""
+    from starter.devserver import DevServer
+    from starter.seed import seed_demo
+    from worker import build_worker
+
+    settings = get_settings()
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        server = DevServer(settings)
+        typer.echo(f"Starting Temporal dev server on {settings.temporal_address} ...")
+        await server.start()
+        try:
+            client = await connect(settings)
+            async with Database(settings.store_path) as db:
+                if seed:
+                    await seed_demo(db, settings.demo_file)
+                async with build_worker(client, db, settings):
+                    typer.echo(
+                        "Reviewdesk is up.\n"
+                        f"  Temporal Web UI:    http://localhost:{settings.temporal_ui_port}\n"
+                        f"  store:              {settings.store_path}\n"
+                        f"  emails (.eml):      {settings.mail_dir}\n"
+                        f"  demo credentials:   {settings.demo_file}\n"
+                        "Press Ctrl-C to stop."
+                    )
+                    await stop.wait()
+                    typer.echo("Stopping ...")
+        finally:
+            await server.stop()
+        typer.echo("Stopped.")
+
+    _run(go())
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run a worker against the configured Temporal (add more processes to scale out)."""
+    from worker import main as worker_main
+
+    worker_main()
+
+
+@app.command("seed")
+def seed_command(
+    demo: Annotated[bool, typer.Option("--demo", help="Demo businesses, reviewers and reviews.")],
+) -> None:
+    """Create the store and, with --demo, the demo data and its credentials file."""
+    from starter.seed import seed_demo
+
+    settings = get_settings()
+
+    async def go() -> None:
+        async with Database(settings.store_path) as db:
+            if demo:
+                await seed_demo(db, settings.demo_file)
+
+    _run(go())
+    if demo:
+        typer.echo(f"Demo data seeded; credentials and ids written to {settings.demo_file}")
+    else:
+        typer.echo(f"Store ready at {settings.store_path}")
+
+
+# --- driving the process -----------------------------------------------------------------------
+
+
+@app.command()
+def contact(
+    review_id: str,
+    business: BusinessOption,
+    message: Annotated[str, typer.Option(help="What the business would like to say.")],
+    request: Annotated[
+        list[RequestedItem] | None, typer.Option(help="What the business asks for (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask to contact the author of a review."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        body = ContactRequestBody(message=message, requested=request or [])
+        return await service.request_contact(business, review_id, body)
+
+    _drive(action, as_json)
+
+
+@app.command()
+def reply(
+    token: Annotated[str, typer.Argument(help="The token from the reply link in the email.")],
+    order_reference: Annotated[str | None, typer.Option()] = None,
+    contact_details: Annotated[str | None, typer.Option()] = None,
+    message: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reply as the reviewer, sharing what they choose."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        body = ReplyBody(
+            order_reference=order_reference, contact_details=contact_details, message=message
+        )
+        return await service.answer(token, Answer.REPLY, body)
+
+    _drive(action, as_json)
+
+
+@app.command()
+def decline(
+    token: Annotated[str, typer.Argument(help="The token from the reply link in the email.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Decline as the reviewer."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.answer(token, Answer.DECLINE)
+
+    _drive(action, as_json)
+
+
+@app.command()
+def report(
+    contact_id: str,
+    business: BusinessOption,
+    grounds: Annotated[Grounds, typer.Option(help="no_response or insufficient_information")],
+    as_json: JsonOption = False,
+) -> None:
+    """Report the review of a contact whose reply window has closed."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.report(business, contact_id, ReportBody(grounds=grounds))
+
+    _drive(action, as_json)
+
+
+@app.command()
+def close(contact_id: str, business: BusinessOption, as_json: JsonOption = False) -> None:
+    """Close a contact without a report."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.close(business, contact_id)
+
+    _drive(action, as_json)
+
+
+@app.command()
+def decide(
+    report_id: str,
+    decision: Decision,
+    moderator: Annotated[str, typer.Option(help="The moderator deciding.")] = "mod_demo",
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Uphold (remove the review) or reject (reinstate it) a pending report."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.decide(
+            moderator, report_id, DecisionBody(decision=decision, note=note)
+        )
+
+    _drive(action, as_json)
+
+
+@app.command()
+def show(object_id: str, as_json: JsonOption = False) -> None:
+    """Show a contact (ct_...) or a report (rp_...) with its status and history."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        if object_id.startswith("rp_"):
+            return await service.report_view(object_id)
+        return await service.contact_view(object_id)
+
+    _drive(action, as_json)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""What callers send, checked before anything changes: bad input is refused with a clear error."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.enums import Decision, Grounds, RequestedItem
+
+MAX_TEXT = 2000
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class ContactRequestBody(_Input):
+    message: str = Field(min_length=1, max_length=MAX_TEXT)
+    requested: list[RequestedItem] = Field(default_factory=list, max_length=len(RequestedItem))
+
+    _clean = field_validator("message")(_no_control_characters)
+
+    @field_validator("requested")
+    @classmethod
+    def _unique(cls, value: list[RequestedItem]) -> list[RequestedItem]:
+        return list(dict.fromkeys(value))
+
+
+class ReplyBody(_Input):
+    """What a reviewer chooses to share; every field is optional."""
+
+    order_reference: str | None = Field(default=None, max_length=200)
+    contact_details: str | None = Field(default=None, max_length=500)
+    message: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    _clean = field_validator("order_reference", "contact_details", "message")(
+        _no_control_characters
+    )
+
+    @field_validator("order_reference", "contact_details", "message")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class ReportBody(_Input):
+    grounds: Grounds
+
+
+class DecisionBody(_Input):
+    decision: Decision
+    note: str = Field(default="", max_length=MAX_TEXT)
+
+    _clean = field_validator("note")(_no_control_characters)

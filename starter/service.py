@@ -1,0 +1,443 @@
+"""The operations businesses, reviewers and moderators perform, for the CLI and the web app alike.
+
+Each one checks ownership against the store, keeps free text in the store (workflows see only
+ids and enums), then asks the workflow, which has the last word on what is allowed now. A refusal
+raises ``Refused`` and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import contact_workflow_id, report_workflow_id
+from domain.enums import Answer, ContactStatus, ReportStatus
+from domain.messages import (
+    AnswerInput,
+    CloseRequest,
+    ContactWorkflowInput,
+    DecisionInput,
+    DeliveryPolicy,
+    ReportInput,
+)
+from domain.refusals import Refusal, Refused, refusal_in
+from settings import Settings
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from store import Database, accounts, contacts, history, outbox, reports, reviews
+from store.accounts import hash_secret
+from store.records import (
+    AnswerRecord,
+    Business,
+    Contact,
+    DecisionRecord,
+    Event,
+    OutboxMessage,
+    Report,
+    Review,
+    now,
+)
+from workflows.contact import ReviewerContactWorkflow
+from workflows.report import ReviewReportWorkflow
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+class Notification(BaseModel):
+    """A message as its owner may see it: never the recipient's address."""
+
+    key: str
+    event_type: str
+    recipient: str
+    status: str
+    attempts: int
+    created_at: Any
+    sent_at: Any = None
+
+    @classmethod
+    def of(cls, message: OutboxMessage) -> Notification:
+        return cls(
+            key=message.key,
+            event_type=message.event_type,
+            recipient=message.recipient_kind,
+            status=message.status,
+            attempts=message.attempts,
+            created_at=message.created_at,
+            sent_at=message.sent_at,
+        )
+
+
+class ContactView(BaseModel):
+    contact: Contact
+    answer: AnswerRecord | None = None
+    report: Report | None = None
+    history: list[Event] = []
+    notifications: list[Notification] = []
+
+
+class ReportView(BaseModel):
+    report: Report
+    review: Review
+    contact: Contact
+    decision: DecisionRecord | None = None
+    history: list[Event] = []
+    notifications: list[Notification] = []
+
+
+class ReplyRequestView(BaseModel):
+    """What the reviewer's reply page shows."""
+
+    contact: Contact
+    review: Review
+    business_name: str
+
+
+class _WorkflowGone(Exception):
+    """The workflow has ended, so the store's record says what is possible."""
+
+
+class Reviewdesk:
+    def __init__(self, client: Client, db: Database, settings: Settings) -> None:
+        self.client = client
+        self.db = db
+        self.settings = settings
+
+    # --- business ------------------------------------------------------------------------------
+
+    async def request_contact(
+        self,
+        business_id: str,
+        review_id: str,
+        body: ContactRequestBody,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ContactView:
+        """Answers once the workflow has opened the contact, or with the reason it refused."""
+        async with self.db.read() as conn:
+            review = await reviews.get_review(conn, review_id)
+            prior = (
+                await contacts.request_for_idempotency_key(conn, business_id, idempotency_key)
+                if idempotency_key
+                else None
+            )
+        # Checked before the workflow id is touched: a running contact on another business's
+        # review must not show through as a 409.
+        if review is None or review.business_id != business_id:
+            raise Refused(Refusal.REVIEW_NOT_FOUND)
+        if prior is not None:
+            return await self._replay_request(prior.id, prior.review_id, prior.refusal)
+
+        contact_id = new_id("ct")
+        try:
+            async with self.db.tx() as conn:
+                await contacts.add_request(
+                    conn,
+                    id=contact_id,
+                    review_id=review_id,
+                    business_id=business_id,
+                    message=body.message,
+                    requested=body.requested,
+                    created_at=now(),
+                    idempotency_key=idempotency_key,
+                )
+        except sqlite3.IntegrityError:
+            # The same Idempotency-Key arrived twice at once; the first one stands.
+            async with self.db.read() as conn:
+                prior = await contacts.request_for_idempotency_key(
+                    conn, business_id, idempotency_key or ""
+                )
+            if prior is None:
+                raise
+            return await self._replay_request(prior.id, prior.review_id, prior.refusal)
+        return await self._open(contact_id, review_id, business_id)
+
+    async def _replay_request(
+        self, contact_id: str, review_id: str, refusal: str | None
+    ) -> ContactView:
+        if refusal is not None:
+            raise Refused(Refusal(refusal))
+        async with self.db.read() as conn:
+            contact = await contacts.get_contact(conn, contact_id)
+            request = await contacts.get_request(conn, contact_id)
+        if contact is not None:
+            return await self.contact_view(contact_id)
+        assert request is not None
+        # The first attempt stopped before the workflow answered: drive it again, same id.
+        return await self._open(contact_id, review_id, request.business_id)
+
+    async def _open(self, contact_id: str, review_id: str, business_id: str) -> ContactView:
+        workflow_id = contact_workflow_id(review_id)
+        try:
+            handle = await self.client.start_workflow(
+                ReviewerContactWorkflow.run,
+                ContactWorkflowInput(
+                    contact_id=contact_id,
+                    review_id=review_id,
+                    business_id=business_id,
+                    reply_window=self.settings.reply_window,
+                    report_window=self.settings.report_window,
+                    moderation_sla=self.settings.moderation_sla,
+                    delivery=DeliveryPolicy(
+                        attempt_timeout=self.settings.delivery_attempt_timeout,
+                        give_up_after=self.settings.delivery_give_up_after,
+                    ),
+                ),
+                id=workflow_id,
+                task_queue=self.settings.task_queue,
+                # A review may be contacted again once its last contact has closed, never while
+                # one is running.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except (WorkflowAlreadyStartedError, RPCError) as err:
+            if isinstance(err, RPCError) and err.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+            handle = self.client.get_workflow_handle_for(ReviewerContactWorkflow.run, workflow_id)
+            running = await handle.query(ReviewerContactWorkflow.state)
+            if running.contact_id != contact_id:
+                async with self.db.tx() as conn:
+                    await contacts.refuse_request(conn, contact_id, Refusal.OPEN_CONTACT.value)
+                raise Refused(Refusal.OPEN_CONTACT) from None
+        try:
+            await self._update(handle, ReviewerContactWorkflow.opened)
+        except _WorkflowGone:
+            # Refused so fast that the workflow ended before the update reached it.
+            result = await handle.result()
+            if result.refusal is not None:
+                raise Refused(result.refusal) from None
+        return await self.contact_view(contact_id)
+
+    async def contacts_of(
+        self, business_id: str, *, limit: int = 50, offset: int = 0
+    ) -> list[Contact]:
+        async with self.db.read() as conn:
+            return await contacts.contacts_of_business(
+                conn, business_id, limit=limit, offset=offset
+            )
+
+    async def contact_of(self, business_id: str, contact_id: str) -> ContactView:
+        view = await self.contact_view(contact_id)
+        if view.contact.business_id != business_id:
+            raise Refused(Refusal.CONTACT_NOT_FOUND)
+        return view
+
+    async def report(self, business_id: str, contact_id: str, body: ReportBody) -> ReportView:
+        contact = (await self.contact_of(business_id, contact_id)).contact
+        _refuse_after_end(contact)
+        try:
+            state = await self._update(
+                self._contact_handle(contact),
+                ReviewerContactWorkflow.report,
+                ReportInput(contact_id=contact.id, grounds=body.grounds),
+            )
+        except _WorkflowGone:
+            _refuse_after_end((await self.contact_view(contact_id)).contact, ended=True)
+            raise
+        assert state.report_id is not None
+        return await self.report_view(state.report_id)
+
+    async def close(self, business_id: str, contact_id: str) -> ContactView:
+        contact = (await self.contact_of(business_id, contact_id)).contact
+        _refuse_after_end(contact)
+        try:
+            await self._update(
+                self._contact_handle(contact),
+                ReviewerContactWorkflow.close,
+                CloseRequest(contact_id=contact.id),
+            )
+        except _WorkflowGone:
+            _refuse_after_end((await self.contact_view(contact_id)).contact, ended=True)
+            raise
+        return await self.contact_view(contact_id)
+
+    # --- reviewer ------------------------------------------------------------------------------
+
+    async def reply_request(self, token: str) -> ReplyRequestView:
+        """What the reply link shows. Reading never uses the link up: mail scanners open links."""
+        async with self.db.read() as conn:
+            contact = await contacts.contact_for_token_hash(conn, hash_secret(token))
+            review = await reviews.get_review(conn, contact.review_id) if contact else None
+            business = await accounts.get_business(conn, contact.business_id) if contact else None
+        if contact is None or review is None or business is None:
+            raise Refused(Refusal.LINK_NOT_FOUND)
+        return ReplyRequestView(contact=contact, review=review, business_name=business.name)
+
+    async def answer(self, token: str, answer: Answer, body: ReplyBody | None = None) -> Contact:
+        contact = (await self.reply_request(token)).contact
+        _refuse_answer(contact)
+        body = body or ReplyBody()
+        answer_id = new_id("an")
+        async with self.db.tx() as conn:
+            await contacts.add_answer(
+                conn,
+                AnswerRecord(
+                    id=answer_id,
+                    contact_id=contact.id,
+                    answer=answer,
+                    order_reference=body.order_reference if answer is Answer.REPLY else None,
+                    contact_details=body.contact_details if answer is Answer.REPLY else None,
+                    message=body.message if answer is Answer.REPLY else None,
+                    submitted_at=now(),
+                ),
+            )
+        try:
+            await self._update(
+                self._contact_handle(contact),
+                ReviewerContactWorkflow.answer,
+                AnswerInput(contact_id=contact.id, answer_id=answer_id, answer=answer),
+            )
+        except (Refused, _WorkflowGone) as err:
+            async with self.db.tx() as conn:
+                await contacts.drop_answer(conn, answer_id)
+            if isinstance(err, _WorkflowGone):
+                raise Refused(Refusal.WINDOW_CLOSED) from None
+            raise
+        return (await self.contact_view(contact.id)).contact
+
+    # --- moderator -----------------------------------------------------------------------------
+
+    async def reports(
+        self, status: ReportStatus = ReportStatus.PENDING, *, limit: int = 50, offset: int = 0
+    ) -> list[Report]:
+        async with self.db.read() as conn:
+            return await reports.reports_with_status(conn, status, limit=limit, offset=offset)
+
+    async def decide(self, moderator_id: str, report_id: str, body: DecisionBody) -> ReportView:
+        async with self.db.read() as conn:
+            report = await reports.get_report(conn, report_id)
+        if report is None:
+            raise Refused(Refusal.REPORT_NOT_FOUND)
+        if report.status is not ReportStatus.PENDING:
+            raise Refused(Refusal.ALREADY_DECIDED)
+        decision_id = new_id("dc")
+        async with self.db.tx() as conn:
+            await reports.add_decision(
+                conn,
+                DecisionRecord(
+                    id=decision_id,
+                    report_id=report.id,
+                    moderator_id=moderator_id,
+                    decision=body.decision,
+                    note=body.note,
+                    submitted_at=now(),
+                ),
+            )
+        handle = self.client.get_workflow_handle_for(
+            ReviewReportWorkflow.run, report_workflow_id(report.review_id)
+        )
+        try:
+            await self._update(
+                handle,
+                ReviewReportWorkflow.decide,
+                DecisionInput(decision_id=decision_id, decision=body.decision),
+            )
+        except (Refused, _WorkflowGone) as err:
+            async with self.db.tx() as conn:
+                await reports.drop_decision(conn, decision_id)
+            if isinstance(err, _WorkflowGone):
+                raise Refused(Refusal.ALREADY_DECIDED) from None
+            raise
+        return await self.report_view(report_id)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def contact_view(self, contact_id: str) -> ContactView:
+        async with self.db.read() as conn:
+            contact = await contacts.get_contact(conn, contact_id)
+            if contact is None:
+                raise Refused(Refusal.CONTACT_NOT_FOUND)
+            answer = (
+                await contacts.get_answer(conn, contact.answer_id) if contact.answer_id else None
+            )
+            report = (
+                await reports.get_report(conn, contact.report_id) if contact.report_id else None
+            )
+            subjects = [contact.id, contact.report_id or ""]
+            events = await history.history_of(conn, subjects)
+            messages = await outbox.messages_about(conn, subjects)
+        return ContactView(
+            contact=contact,
+            answer=answer,
+            report=report,
+            history=events,
+            notifications=[Notification.of(m) for m in messages],
+        )
+
+    async def report_view(self, report_id: str) -> ReportView:
+        async with self.db.read() as conn:
+            report = await reports.get_report(conn, report_id)
+            if report is None:
+                raise Refused(Refusal.REPORT_NOT_FOUND)
+            review = await reviews.get_review(conn, report.review_id)
+            contact = await contacts.get_contact(conn, report.contact_id)
+            decision = (
+                await reports.get_decision(conn, report.decision_id) if report.decision_id else None
+            )
+            subjects = [report.contact_id, report.id]
+            events = await history.history_of(conn, subjects)
+            messages = await outbox.messages_about(conn, subjects)
+        assert review is not None and contact is not None
+        return ReportView(
+            report=report,
+            review=review,
+            contact=contact,
+            decision=decision,
+            history=events,
+            notifications=[Notification.of(m) for m in messages],
+        )
+
+    async def business(self, business_id: str) -> Business | None:
+        async with self.db.read() as conn:
+            return await accounts.get_business(conn, business_id)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _contact_handle(self, contact: Contact) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(contact_workflow_id(contact.review_id))
+
+    async def _update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
+        try:
+            return await handle.execute_update(update, *args)
+        except WorkflowUpdateFailedError as err:
+            refusal = refusal_in(err.cause)
+            if refusal is None:
+                raise
+            raise Refused(refusal) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise _WorkflowGone from err
+            raise
+
+
+def _refuse_answer(contact: Contact) -> None:
+    if contact.answer_id is not None:
+        raise Refused(Refusal.ALREADY_ANSWERED)
+    if contact.status is not ContactStatus.AWAITING_REPLY or now() >= contact.deadline:
+        raise Refused(Refusal.WINDOW_CLOSED)
+
+
+def _refuse_after_end(contact: Contact, *, ended: bool = False) -> None:
+    """What the store says once a contact has ended: its workflow can no longer be asked."""
+    if contact.status is ContactStatus.REPORTED:
+        raise Refused(Refusal.ALREADY_REPORTED)
+    if contact.status is ContactStatus.CLOSED:
+        over = (
+            contact.report_deadline is not None
+            and contact.closed_at is not None
+            and (contact.closed_at >= contact.report_deadline)
+        )
+        raise Refused(Refusal.REPORT_WINDOW_OVER if over else Refusal.CONTACT_CLOSED)
+    if ended:
+        raise Refused(Refusal.CONTACT_CLOSED)

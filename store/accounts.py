@@ -1,0 +1,110 @@
+"""Businesses, moderators and reviewers, and the API keys businesses and moderators sign in with."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+import aiosqlite
+
+from store.records import Business, Moderator, Reviewer, fetch_one, ts
+
+
+def new_api_key(kind: str) -> str:
+    """A key shown once to its owner; the store keeps only its hash."""
+    return f"rd_{kind}_{secrets.token_urlsafe(32)}"
+
+
+def hash_secret(secret: str) -> str:
+    # Keys and tokens are 256 random bits, so a plain SHA-256 cannot be brute-forced; a slow
+    # password hash would only add latency to every request.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def add_business(
+    conn: aiosqlite.Connection,
+    *,
+    id: str,
+    name: str,
+    email: str,
+    api_key_hash: str | None,
+    created_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO businesses (id, name, email, api_key_hash, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (id, name, email, api_key_hash, ts(created_at)),
+    )
+
+
+async def set_business_key(conn: aiosqlite.Connection, business_id: str, key_hash: str) -> None:
+    await conn.execute(
+        "UPDATE businesses SET api_key_hash = ? WHERE id = ?", (key_hash, business_id)
+    )
+
+
+async def get_business(conn: aiosqlite.Connection, business_id: str) -> Business | None:
+    row = await fetch_one(
+        conn,
+        "SELECT id, name, email, webhook_url, created_at FROM businesses WHERE id = ?",
+        (business_id,),
+    )
+    return Business.model_validate(dict(row)) if row else None
+
+
+async def business_for_key(conn: aiosqlite.Connection, api_key: str) -> Business | None:
+    row = await fetch_one(
+        conn,
+        "SELECT id, name, email, webhook_url, created_at FROM businesses WHERE api_key_hash = ?",
+        (hash_secret(api_key),),
+    )
+    return Business.model_validate(dict(row)) if row else None
+
+
+async def add_moderator(
+    conn: aiosqlite.Connection,
+    *,
+    id: str,
+    name: str,
+    api_key_hash: str | None,
+    created_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO moderators (id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)",
+        (id, name, api_key_hash, ts(created_at)),
+    )
+
+
+async def set_moderator_key(conn: aiosqlite.Connection, moderator_id: str, key_hash: str) -> None:
+    await conn.execute(
+        "UPDATE moderators SET api_key_hash = ? WHERE id = ?", (key_hash, moderator_id)
+    )
+
+
+async def get_moderator(conn: aiosqlite.Connection, moderator_id: str) -> Moderator | None:
+    row = await fetch_one(conn, "SELECT id, name FROM moderators WHERE id = ?", (moderator_id,))
+    return Moderator.model_validate(dict(row)) if row else None
+
+
+async def moderator_for_key(conn: aiosqlite.Connection, api_key: str) -> Moderator | None:
+    row = await fetch_one(
+        conn, "SELECT id, name FROM moderators WHERE api_key_hash = ?", (hash_secret(api_key),)
+    )
+    return Moderator.model_validate(dict(row)) if row else None
+
+
+async def add_reviewer(
+    conn: aiosqlite.Connection, *, id: str, display_name: str, email: str, created_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO reviewers (id, display_name, email, created_at) VALUES (?, ?, ?, ?)",
+        (id, display_name, email, ts(created_at)),
+    )
+
+
+async def get_reviewer(conn: aiosqlite.Connection, reviewer_id: str) -> Reviewer | None:
+    row = await fetch_one(
+        conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)
+    )
+    return Reviewer.model_validate(dict(row)) if row else None

@@ -1,0 +1,105 @@
+"""One SQLite connection per process, opened in WAL mode, with explicit transactions.
+
+aiosqlite runs every statement of a connection on one thread; the lock keeps one coroutine's
+transaction from interleaving with another's statements on that shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from store.schema import MIGRATIONS
+
+
+class Database:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self, migrations: Sequence[str] = MIGRATIONS) -> Database:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        # Worker and web app may be separate processes on the same file: WAL lets readers run
+        # beside the writer, and busy_timeout waits for the writer instead of failing at once.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=10000")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        await self._migrate(migrations)
+        return self
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> Database:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("Database is not connected")
+        return self._conn
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: all of it lands, or none of it does."""
+        async with self._lock:
+            # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading.
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                await self.conn.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, migrations: Sequence[str]) -> None:
+        current = await self.schema_version()
+        if current > len(migrations):
+            raise RuntimeError(
+                f"{self.path} has schema version {current}, newer than this code knows "
+                f"({len(migrations)}); upgrade Reviewdesk before opening it"
+            )
+        for version, script in enumerate(migrations[current:], start=current + 1):
+            async with self.tx() as conn:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                async with conn.execute("PRAGMA user_version") as cur:
+                    row = await cur.fetchone()
+                if row and int(row[0]) >= version:
+                    continue
+                for statement in _statements(script):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {version}")
+
+
+def _statements(script: str) -> list[str]:
+    """executescript() would commit our transaction, so run the migration statement by statement."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

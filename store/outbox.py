@@ -1,0 +1,83 @@
+"""Every notification, recorded once under its key before it is sent, then marked sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from store.records import OutboxMessage, fetch_all, fetch_one, ts
+
+
+async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
+    """True when the message is new; a retried activity finds it there and adds nothing."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
+        " recipient_id, to_address, subject, body_text, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.key,
+            message.channel,
+            message.subject_id,
+            message.event_type,
+            message.recipient_kind,
+            message.recipient_id,
+            message.to_address,
+            message.subject,
+            message.body_text,
+            ts(message.created_at),
+        ),
+    )
+    return cur.rowcount == 1
+
+
+async def has_message(conn: aiosqlite.Connection, key: str) -> bool:
+    return await fetch_one(conn, "SELECT 1 FROM outbox WHERE key = ?", (key,)) is not None
+
+
+async def get_message(conn: aiosqlite.Connection, key: str) -> OutboxMessage | None:
+    row = await fetch_one(conn, "SELECT * FROM outbox WHERE key = ?", (key,))
+    return OutboxMessage.model_validate(dict(row)) if row else None
+
+
+async def messages_about(
+    conn: aiosqlite.Connection, subject_ids: Sequence[str]
+) -> list[OutboxMessage]:
+    ids = [s for s in subject_ids if s]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(
+        conn,
+        f"SELECT * FROM outbox WHERE subject_id IN ({marks}) ORDER BY created_at, key",
+        tuple(ids),
+    )
+    return [OutboxMessage.model_validate(dict(r)) for r in rows]
+
+
+async def all_messages(conn: aiosqlite.Connection) -> list[OutboxMessage]:
+    rows = await fetch_all(conn, "SELECT * FROM outbox ORDER BY created_at, key")
+    return [OutboxMessage.model_validate(dict(r)) for r in rows]
+
+
+async def mark_sent(conn: aiosqlite.Connection, key: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
+        " WHERE key = ? AND status = 'pending'",
+        (ts(at), key),
+    )
+
+
+async def note_failed_attempt(conn: aiosqlite.Connection, key: str, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE key = ?",
+        (error[:500], key),
+    )
+
+
+async def mark_failed(conn: aiosqlite.Connection, key: str, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', last_error = ? WHERE key = ? AND status = 'pending'",
+        (error[:500], key),
+    )

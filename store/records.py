@@ -1,0 +1,183 @@
+"""What the store holds, as typed records; the pages, the API and the CLI read these."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+from pydantic import BaseModel
+
+from domain.enums import (
+    Answer,
+    ContactStatus,
+    Decision,
+    Grounds,
+    ReportStatus,
+    RequestedItem,
+    ReviewSource,
+    Visibility,
+)
+
+
+def ts(value: datetime) -> str:
+    """Times are stored as ISO 8601 in UTC, so text order is time order."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def fetch_one(
+    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
+) -> aiosqlite.Row | None:
+    async with conn.execute(sql, params) as cur:
+        return await cur.fetchone()
+
+
+async def fetch_all(
+    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
+) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+class Business(BaseModel):
+    id: str
+    name: str
+    email: str
+    webhook_url: str | None = None
+    created_at: datetime
+
+
+class Moderator(BaseModel):
+    id: str
+    name: str
+
+
+class Reviewer(BaseModel):
+    id: str
+    display_name: str
+    email: str
+
+
+class Review(BaseModel):
+    id: str
+    business_id: str
+    reviewer_id: str
+    rating: int
+    title: str
+    text: str
+    source: ReviewSource
+    visibility: Visibility
+    created_at: datetime
+    labels: list[str] = []
+
+
+class ContactRequest(BaseModel):
+    id: str
+    review_id: str
+    business_id: str
+    message: str
+    requested: list[RequestedItem]
+    idempotency_key: str | None = None
+    created_at: datetime
+    refusal: str | None = None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> ContactRequest:
+        data = dict(row)
+        data["requested"] = json.loads(data["requested"])
+        return cls.model_validate(data)
+
+
+class Contact(BaseModel):
+    id: str
+    review_id: str
+    business_id: str
+    reviewer_id: str
+    status: ContactStatus
+    message: str
+    requested: list[RequestedItem]
+    opened_at: datetime
+    deadline: datetime
+    window_closed_at: datetime | None = None
+    report_deadline: datetime | None = None
+    answer_id: str | None = None
+    token_used_at: datetime | None = None
+    closed_at: datetime | None = None
+    report_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Contact:
+        data = dict(row)
+        data["requested"] = json.loads(data["requested"])
+        return cls.model_validate(data)
+
+
+class AnswerRecord(BaseModel):
+    id: str
+    contact_id: str
+    answer: Answer
+    order_reference: str | None = None
+    contact_details: str | None = None
+    message: str | None = None
+    submitted_at: datetime
+
+
+class Report(BaseModel):
+    id: str
+    review_id: str
+    contact_id: str
+    business_id: str
+    grounds: Grounds
+    status: ReportStatus
+    opened_at: datetime
+    sla_deadline: datetime
+    escalated_at: datetime | None = None
+    decided_at: datetime | None = None
+    decision_id: str | None = None
+
+
+class DecisionRecord(BaseModel):
+    id: str
+    report_id: str
+    moderator_id: str
+    decision: Decision
+    note: str
+    submitted_at: datetime
+
+
+class Event(BaseModel):
+    seq: int
+    subject_id: str
+    at: datetime
+    type: str
+    detail: dict[str, Any] = {}
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Event:
+        data = dict(row)
+        data["detail"] = json.loads(data["detail"])
+        return cls.model_validate(data)
+
+
+class OutboxMessage(BaseModel):
+    key: str
+    channel: str
+    subject_id: str
+    event_type: str
+    recipient_kind: str
+    recipient_id: str
+    to_address: str
+    subject: str
+    body_text: str
+    created_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None

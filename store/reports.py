@@ -1,0 +1,109 @@
+"""Reports of reviews and the moderators' decisions on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from domain.enums import Grounds, ReportStatus
+from store.records import DecisionRecord, Report, fetch_all, fetch_one, ts
+
+
+async def add_report(
+    conn: aiosqlite.Connection,
+    *,
+    id: str,
+    review_id: str,
+    contact_id: str,
+    business_id: str,
+    grounds: Grounds,
+    opened_at: datetime,
+    sla_deadline: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO reports"
+        " (id, review_id, contact_id, business_id, grounds, status, opened_at, sla_deadline)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            id,
+            review_id,
+            contact_id,
+            business_id,
+            grounds.value,
+            ReportStatus.PENDING.value,
+            ts(opened_at),
+            ts(sla_deadline),
+        ),
+    )
+
+
+async def get_report(conn: aiosqlite.Connection, report_id: str) -> Report | None:
+    row = await fetch_one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
+    return Report.model_validate(dict(row)) if row else None
+
+
+async def report_for_review(conn: aiosqlite.Connection, review_id: str) -> Report | None:
+    row = await fetch_one(conn, "SELECT * FROM reports WHERE review_id = ?", (review_id,))
+    return Report.model_validate(dict(row)) if row else None
+
+
+async def reports_with_status(
+    conn: aiosqlite.Connection, status: ReportStatus, *, limit: int = 50, offset: int = 0
+) -> list[Report]:
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM reports WHERE status = ? ORDER BY opened_at, id LIMIT ? OFFSET ?",
+        (status.value, limit, offset),
+    )
+    return [Report.model_validate(dict(r)) for r in rows]
+
+
+async def mark_escalated(conn: aiosqlite.Connection, report_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE reports SET escalated_at = COALESCE(escalated_at, ?) WHERE id = ?",
+        (ts(at), report_id),
+    )
+
+
+async def mark_decided(
+    conn: aiosqlite.Connection,
+    report_id: str,
+    *,
+    status: ReportStatus,
+    decision_id: str,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "UPDATE reports SET status = ?, decision_id = ?, decided_at = ?"
+        " WHERE id = ? AND status = ?",
+        (status.value, decision_id, ts(at), report_id, ReportStatus.PENDING.value),
+    )
+
+
+async def add_decision(conn: aiosqlite.Connection, decision: DecisionRecord) -> None:
+    await conn.execute(
+        "INSERT INTO decisions (id, report_id, moderator_id, decision, note, submitted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            decision.id,
+            decision.report_id,
+            decision.moderator_id,
+            decision.decision.value,
+            decision.note,
+            ts(decision.submitted_at),
+        ),
+    )
+
+
+async def get_decision(conn: aiosqlite.Connection, decision_id: str) -> DecisionRecord | None:
+    row = await fetch_one(conn, "SELECT * FROM decisions WHERE id = ?", (decision_id,))
+    return DecisionRecord.model_validate(dict(row)) if row else None
+
+
+async def drop_decision(conn: aiosqlite.Connection, decision_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM decisions WHERE id = ? AND id NOT IN"
+        " (SELECT decision_id FROM reports WHERE decision_id IS NOT NULL)",
+        (decision_id,),
+    )

@@ -1,0 +1,91 @@
+"""Reviews, their visibility and their labels. A review is never deleted, only removed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from domain.enums import ReviewSource, Visibility
+from store.records import Review, fetch_all, fetch_one, ts
+
+_COLUMNS = "id, business_id, reviewer_id, rating, title, text, source, visibility, created_at"
+
+
+async def add_review(
+    conn: aiosqlite.Connection,
+    *,
+    id: str,
+    business_id: str,
+    reviewer_id: str,
+    rating: int,
+    title: str,
+    text: str,
+    source: ReviewSource,
+    created_at: datetime,
+    visibility: Visibility = Visibility.VISIBLE,
+) -> None:
+    await conn.execute(
+        f"INSERT OR IGNORE INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            id,
+            business_id,
+            reviewer_id,
+            rating,
+            title,
+            text,
+            source.value,
+            visibility.value,
+            ts(created_at),
+        ),
+    )
+
+
+async def get_review(conn: aiosqlite.Connection, review_id: str) -> Review | None:
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reviews WHERE id = ?", (review_id,))
+    if row is None:
+        return None
+    labels = await fetch_all(
+        conn, "SELECT label FROM review_labels WHERE review_id = ? ORDER BY since", (review_id,)
+    )
+    return Review.model_validate({**dict(row), "labels": [r["label"] for r in labels]})
+
+
+async def reviews_of_business(
+    conn: aiosqlite.Connection,
+    business_id: str,
+    *,
+    visibilities: tuple[Visibility, ...] = tuple(Visibility),
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Review]:
+    marks = ", ".join("?" for _ in visibilities)
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS}, (SELECT group_concat(label, char(10)) FROM review_labels l"
+        f" WHERE l.review_id = reviews.id) AS labels"
+        f" FROM reviews WHERE business_id = ? AND visibility IN ({marks})"
+        f" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+        (business_id, *[v.value for v in visibilities], limit, offset),
+    )
+    return [
+        Review.model_validate({**dict(r), "labels": r["labels"].split("\n") if r["labels"] else []})
+        for r in rows
+    ]
+
+
+async def set_visibility(
+    conn: aiosqlite.Connection, review_id: str, visibility: Visibility
+) -> None:
+    await conn.execute(
+        "UPDATE reviews SET visibility = ? WHERE id = ?", (visibility.value, review_id)
+    )
+
+
+async def add_label(
+    conn: aiosqlite.Connection, review_id: str, label: str, since: datetime
+) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO review_labels (review_id, label, since) VALUES (?, ?, ?)",
+        (review_id, label, ts(since)),
+    )

@@ -1,0 +1,93 @@
+"""The Reviewdesk worker: every workflow and activity, on the task queue from settings.
+
+Run more of these processes against the same task queue to scale out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.contact import ContactActivities
+from activities.delivery import DeliveryActivities
+from activities.report import ReportActivities
+from delivery.mail import FileMailer, Mailer
+from settings import Settings, get_settings
+from store import Database
+from workflows.contact import ReviewerContactWorkflow
+from workflows.report import ReviewReportWorkflow
+
+WORKFLOWS = [ReviewerContactWorkflow, ReviewReportWorkflow]
+
+
+def activities_of(db: Database, settings: Settings, mailer: Mailer) -> list[Callable[..., Any]]:
+    contact = ContactActivities(db, settings)
+    report = ReportActivities(db, settings)
+    delivery = DeliveryActivities(db, settings, mailer)
+    return [
+        contact.check_eligibility,
+        contact.record_refusal,
+        contact.open_contact,
+        contact.send_request_to_reviewer,
+        contact.record_outcome,
+        contact.close_contact,
+        contact.file_report,
+        report.open_report,
+        report.escalate,
+        report.apply_decision,
+        delivery.deliver,
+        delivery.give_up,
+    ]
+
+
+def build_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    mailer: Mailer | None = None,
+    activities: Sequence[Callable[..., Any]] | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities
+        or activities_of(db, settings, mailer or FileMailer(settings.mail_dir)),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    from starter.client import connect
+
+    client = await connect(settings)
+    async with Database(settings.store_path) as db:
+        worker = build_worker(client, db, settings)
+        async with worker:
+            logging.getLogger("reviewdesk").info(
+                "worker polling task queue %s", settings.task_queue
+            )
+            await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(get_settings(), stop)
+
+    asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    main()

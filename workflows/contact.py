@@ -1,0 +1,301 @@
+"""ReviewerContactWorkflow: one business's request to hear from the author of one review.
+
+    check eligibility ──refused──> end (reason recorded)
+    open contact, send the request with its reply link
+    wait: reply | decline | close | the reply window's end
+    record the outcome, tell the business
+    wait: report | close | the report window's end
+    report ──> start ReviewReportWorkflow (left running), end as "reported"
+
+Updates answer only when the step they asked for is recorded, so a caller's 2xx means it is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contact import ContactActivities
+    from domain import report_workflow_id
+    from domain.enums import Answer, ContactStatus, Grounds
+    from domain.messages import (
+        AnswerInput,
+        CloseInput,
+        CloseRequest,
+        ContactState,
+        ContactStepInput,
+        ContactWorkflowInput,
+        EligibilityInput,
+        FileReportInput,
+        OpenContactInput,
+        OutcomeInput,
+        RefusalInput,
+        ReportInput,
+        ReportWorkflowInput,
+    )
+    from domain.refusals import Refusal, refusal_error, refusal_in
+    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, Deliveries
+    from workflows.report import ReviewReportWorkflow
+
+_ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
+# Which grounds fit which way the reply window closed (DESIGN rule 5).
+_GROUNDS = {
+    ContactStatus.NO_RESPONSE: Grounds.NO_RESPONSE,
+    ContactStatus.DECLINED: Grounds.NO_RESPONSE,
+    ContactStatus.REPLIED: Grounds.INSUFFICIENT_INFORMATION,
+}
+
+
+@workflow.defn
+class ReviewerContactWorkflow:
+    @workflow.init
+    def __init__(self, inp: ContactWorkflowInput) -> None:
+        self._inp = inp
+        self._status: ContactStatus | None = None
+        self._refusal: Refusal | None = None
+        self._deadline: datetime | None = None
+        self._report_deadline: datetime | None = None
+        self._report_id: str | None = None
+        # What callers asked for; the main loop acts on them one at a time, in order.
+        self._answer: AnswerInput | None = None
+        self._report: ReportInput | None = None
+        self._close_requested = False
+        # Set the moment a window ends, before its step is recorded, so validators refuse at once.
+        self._reply_window_over = False
+        self._report_window_over = False
+        self._deliveries = Deliveries()
+        self._deliveries.policy = inp.delivery
+
+    @workflow.run
+    async def run(self, inp: ContactWorkflowInput) -> ContactState:
+        try:
+            await self._step(
+                ContactActivities.check_eligibility,
+                EligibilityInput(
+                    contact_id=inp.contact_id, review_id=inp.review_id, business_id=inp.business_id
+                ),
+            )
+        except ActivityError as err:
+            refusal = refusal_in(err)
+            if refusal is None:
+                raise
+            await self._step(
+                ContactActivities.record_refusal,
+                RefusalInput(contact_id=inp.contact_id, refusal=refusal, at=workflow.now()),
+            )
+            self._refusal = refusal
+            return await self._end()
+
+        opened_at = workflow.now()
+        deadline = opened_at + inp.reply_window
+        await self._step(
+            ContactActivities.open_contact,
+            OpenContactInput(
+                contact_id=inp.contact_id,
+                review_id=inp.review_id,
+                business_id=inp.business_id,
+                opened_at=opened_at,
+                deadline=deadline,
+            ),
+        )
+        self._deadline = deadline
+        self._status = ContactStatus.AWAITING_REPLY
+        self._deliveries.send(
+            await self._step(
+                ContactActivities.send_request_to_reviewer,
+                ContactStepInput(contact_id=inp.contact_id, at=workflow.now()),
+            )
+        )
+
+        await self._wait_until(deadline, lambda: self._answer is not None or self._close_requested)
+        if self._close_requested and self._answer is None:
+            self._reply_window_over = True
+            return await self._close(by_business=True)
+        self._reply_window_over = True
+        await self._record_outcome()
+
+        assert self._report_deadline is not None
+        await self._wait_until(
+            self._report_deadline, lambda: self._report is not None or self._close_requested
+        )
+        if self._report is not None:
+            await self._file_report(self._report)
+            return await self._end()
+        self._report_window_over = not self._close_requested
+        return await self._close(by_business=self._close_requested)
+
+    # --- queries and updates ---------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> ContactState:
+        return ContactState(
+            contact_id=self._inp.contact_id,
+            status=self._status,
+            refusal=self._refusal,
+            deadline=self._deadline,
+            report_deadline=self._report_deadline,
+            report_id=self._report_id,
+        )
+
+    @workflow.update
+    async def opened(self) -> ContactState:
+        """Answers once the contact is open, or fails with the reason it was refused."""
+        await workflow.wait_condition(lambda: self._status is not None or self._refusal is not None)
+        if self._refusal is not None:
+            raise refusal_error(self._refusal)
+        return self.state()
+
+    @workflow.update
+    async def answer(self, inp: AnswerInput) -> ContactState:
+        self._answer = inp
+        await workflow.wait_condition(
+            lambda: self._status not in (None, ContactStatus.AWAITING_REPLY)
+        )
+        return self.state()
+
+    @answer.validator
+    def _validate_answer(self, inp: AnswerInput) -> None:
+        if inp.contact_id != self._inp.contact_id:
+            raise refusal_error(Refusal.WINDOW_CLOSED)
+        if self._answer is not None or self._status in (
+            ContactStatus.REPLIED,
+            ContactStatus.DECLINED,
+        ):
+            raise refusal_error(Refusal.ALREADY_ANSWERED)
+        if (
+            self._status is not ContactStatus.AWAITING_REPLY
+            or self._reply_window_over
+            or self._close_requested
+            or (self._deadline is not None and workflow.now() >= self._deadline)
+        ):
+            raise refusal_error(Refusal.WINDOW_CLOSED)
+
+    @workflow.update
+    async def report(self, inp: ReportInput) -> ContactState:
+        self._report = inp
+        await workflow.wait_condition(lambda: self._status is ContactStatus.REPORTED)
+        return self.state()
+
+    @report.validator
+    def _validate_report(self, inp: ReportInput) -> None:
+        if inp.contact_id != self._inp.contact_id:
+            raise refusal_error(Refusal.CONTACT_CLOSED)
+        if self._report is not None or self._status is ContactStatus.REPORTED:
+            raise refusal_error(Refusal.ALREADY_REPORTED)
+        if self._close_requested or self._status is ContactStatus.CLOSED:
+            raise refusal_error(
+                Refusal.REPORT_WINDOW_OVER if self._report_window_over else Refusal.CONTACT_CLOSED
+            )
+        if self._status not in _GROUNDS or self._report_deadline is None:
+            raise refusal_error(Refusal.WINDOW_OPEN)
+        if self._report_window_over or workflow.now() >= self._report_deadline:
+            raise refusal_error(Refusal.REPORT_WINDOW_OVER)
+        if _GROUNDS[self._status] is not inp.grounds:
+            raise refusal_error(Refusal.GROUNDS_MISMATCH)
+
+    @workflow.update
+    async def close(self, inp: CloseRequest) -> ContactState:
+        self._close_requested = True
+        await workflow.wait_condition(lambda: self._status is ContactStatus.CLOSED)
+        return self.state()
+
+    @close.validator
+    def _validate_close(self, inp: CloseRequest) -> None:
+        if inp.contact_id != self._inp.contact_id:
+            raise refusal_error(Refusal.CONTACT_CLOSED)
+        if self._status is ContactStatus.REPORTED or self._report is not None:
+            raise refusal_error(Refusal.ALREADY_REPORTED)
+        if self._close_requested or self._status is ContactStatus.CLOSED:
+            raise refusal_error(Refusal.CONTACT_CLOSED)
+        if self._status is None or self._report_window_over:
+            raise refusal_error(Refusal.CONTACT_CLOSED)
+
+    # --- steps -------------------------------------------------------------------------------
+
+    async def _record_outcome(self) -> None:
+        if self._answer is not None:
+            status, answer_id = _ANSWERED[self._answer.answer], self._answer.answer_id
+        else:
+            status, answer_id = ContactStatus.NO_RESPONSE, None
+        closed_at = workflow.now()
+        report_deadline = closed_at + self._inp.report_window
+        keys = await self._step(
+            ContactActivities.record_outcome,
+            OutcomeInput(
+                contact_id=self._inp.contact_id,
+                status=status,
+                answer_id=answer_id,
+                at=closed_at,
+                report_deadline=report_deadline,
+            ),
+        )
+        self._report_deadline = report_deadline
+        self._status = status
+        self._deliveries.send(keys)
+
+    async def _file_report(self, request: ReportInput) -> None:
+        inp = self._inp
+        now = workflow.now()
+        report_id = f"rp_{workflow.uuid4().hex[:24]}"
+        sla_deadline = now + inp.moderation_sla
+        keys = await self._step(
+            ContactActivities.file_report,
+            FileReportInput(
+                report_id=report_id,
+                contact_id=inp.contact_id,
+                grounds=request.grounds,
+                at=now,
+                sla_deadline=sla_deadline,
+            ),
+        )
+        # The report outlives this contact: ABANDON leaves it running when this workflow ends.
+        await workflow.start_child_workflow(
+            ReviewReportWorkflow.run,
+            ReportWorkflowInput(
+                report_id=report_id,
+                review_id=inp.review_id,
+                contact_id=inp.contact_id,
+                business_id=inp.business_id,
+                sla_deadline=sla_deadline,
+                delivery=inp.delivery,
+            ),
+            id=report_workflow_id(inp.review_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        self._report_id = report_id
+        self._status = ContactStatus.REPORTED
+        self._deliveries.send(keys)
+
+    async def _close(self, *, by_business: bool) -> ContactState:
+        await self._step(
+            ContactActivities.close_contact,
+            CloseInput(contact_id=self._inp.contact_id, by_business=by_business, at=workflow.now()),
+        )
+        self._status = ContactStatus.CLOSED
+        return await self._end()
+
+    async def _end(self) -> ContactState:
+        await self._deliveries.all_done()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _wait_until(self, moment: datetime, done: Callable[[], bool]) -> None:
+        remaining = moment - workflow.now()
+        if remaining <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(done, timeout=remaining)
+
+    async def _step(
+        self, method: Callable[[Any, Any], Awaitable[list[str] | None]], arg: Any
+    ) -> list[str]:
+        result = await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=STORE_TIMEOUT, retry_policy=STORE_RETRY
+        )
+        return result or []

@@ -1,0 +1,106 @@
+"""ReviewReportWorkflow: a review reported as "not a genuine experience", until a moderator decides.
+
+hide the review, tell the reviewer
+wait: the moderator's decision; escalate once when the SLA passes, keep waiting
+uphold ──> remove the review     reject ──> reinstate it
+tell business and reviewer
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.report import ReportActivities
+    from domain.enums import Decision, ReportStatus
+    from domain.messages import (
+        ApplyDecisionInput,
+        DecisionInput,
+        ReportState,
+        ReportStepInput,
+        ReportWorkflowInput,
+    )
+    from domain.refusals import Refusal, refusal_error
+    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, Deliveries
+
+_DECIDED = {Decision.UPHOLD: ReportStatus.UPHELD, Decision.REJECT: ReportStatus.REJECTED}
+
+
+@workflow.defn
+class ReviewReportWorkflow:
+    @workflow.init
+    def __init__(self, inp: ReportWorkflowInput) -> None:
+        self._inp = inp
+        self._status = ReportStatus.PENDING
+        self._escalated = False
+        self._decision: DecisionInput | None = None
+        self._deliveries = Deliveries()
+        self._deliveries.policy = inp.delivery
+
+    @workflow.run
+    async def run(self, inp: ReportWorkflowInput) -> ReportState:
+        self._deliveries.send(
+            await workflow.execute_activity_method(
+                ReportActivities.open_report,
+                ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        )
+
+        remaining = inp.sla_deadline - workflow.now()
+        try:
+            if remaining <= timedelta(0):
+                raise TimeoutError
+            await workflow.wait_condition(lambda: self._decision is not None, timeout=remaining)
+        except TimeoutError:
+            # Overdue: tell the moderators once, then keep waiting; a report is never dropped.
+            self._escalated = True
+            self._deliveries.send(
+                await workflow.execute_activity_method(
+                    ReportActivities.escalate,
+                    ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            )
+            await workflow.wait_condition(lambda: self._decision is not None)
+
+        decision = self._decision
+        assert decision is not None
+        self._deliveries.send(
+            await workflow.execute_activity_method(
+                ReportActivities.apply_decision,
+                ApplyDecisionInput(
+                    report_id=inp.report_id,
+                    decision_id=decision.decision_id,
+                    decision=decision.decision,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        )
+        self._status = _DECIDED[decision.decision]
+        await self._deliveries.all_done()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> ReportState:
+        return ReportState(
+            report_id=self._inp.report_id, status=self._status, escalated=self._escalated
+        )
+
+    @workflow.update
+    async def decide(self, inp: DecisionInput) -> ReportState:
+        self._decision = inp
+        await workflow.wait_condition(lambda: self._status is not ReportStatus.PENDING)
+        return self.state()
+
+    @decide.validator
+    def _validate_decide(self, inp: DecisionInput) -> None:
+        if self._decision is not None or self._status is not ReportStatus.PENDING:
+            raise refusal_error(Refusal.ALREADY_DECIDED)
