@@ -26,8 +26,10 @@ from workflows.report import ReviewReportWorkflow
 WORKFLOWS = [ReviewerContactWorkflow, ReviewReportWorkflow]
 
 
-def activities_of(db: Database, settings: Settings, mailer: Mailer) -> list[Callable[..., Any]]:
-    contact = ContactActivities(db, settings)
+def activities_of(
+    client: Client, db: Database, settings: Settings, mailer: Mailer
+) -> list[Callable[..., Any]]:
+    contact = ContactActivities(db, settings, client)
     report = ReportActivities(db, settings)
     delivery = DeliveryActivities(db, settings, mailer)
     return [
@@ -38,6 +40,7 @@ def activities_of(db: Database, settings: Settings, mailer: Mailer) -> list[Call
         contact.record_outcome,
         contact.close_contact,
         contact.file_report,
+        contact.start_report_workflow,
         report.open_report,
         report.escalate,
         report.apply_decision,
@@ -59,7 +62,7 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities
-        or activities_of(db, settings, mailer or FileMailer(settings.mail_dir)),
+        or activities_of(client, db, settings, mailer or FileMailer(settings.mail_dir)),
     )
 
 

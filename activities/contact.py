@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 import aiosqlite
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import _notify
 from delivery import texts
+from domain import report_workflow_id
 from domain.enums import (
     REVIEWER_CONTACTED_LABEL,
     Answer,
@@ -24,12 +29,14 @@ from domain.messages import (
     OpenContactInput,
     OutcomeInput,
     RefusalInput,
+    ReportWorkflowInput,
 )
 from domain.refusals import Refusal, refusal_error
 from settings import Settings
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
 from store.records import Business, Contact, Review, Reviewer
+from workflows.report import ReviewReportWorkflow
 
 _OUTCOME_EVENTS = {
     ContactStatus.REPLIED: "contact.replied",
@@ -39,9 +46,10 @@ _OUTCOME_EVENTS = {
 
 
 class ContactActivities:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, client: Client) -> None:
         self.db = db
         self.settings = settings
+        self.client = client
 
     @activity.defn
     async def check_eligibility(self, inp: EligibilityInput) -> None:
@@ -217,6 +225,22 @@ class ContactActivities:
                 at=inp.at,
             )
         return [key]
+
+    @activity.defn
+    async def start_report_workflow(self, inp: ReportWorkflowInput) -> None:
+        """Starts the report as a workflow of its own, which outlives this contact.
+
+        A retry finds it running (or already finished) under the same id and starts nothing.
+        """
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self.client.start_workflow(
+                ReviewReportWorkflow.run,
+                inp,
+                id=report_workflow_id(inp.review_id),
+                task_queue=activity.info().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
 
 
 async def _parties(

@@ -5,7 +5,7 @@
     wait: reply | decline | close | the reply window's end
     record the outcome, tell the business
     wait: report | close | the report window's end
-    report ──> start ReviewReportWorkflow (left running), end as "reported"
+    report ──> start ReviewReportWorkflow (a workflow of its own), end as "reported"
 
 Updates answer only when the step they asked for is recorded, so a caller's 2xx means it is done.
 """
@@ -22,7 +22,6 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contact import ContactActivities
-    from domain import report_workflow_id
     from domain.enums import Answer, ContactStatus, Grounds
     from domain.messages import (
         AnswerInput,
@@ -41,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.refusals import Refusal, refusal_error, refusal_in
     from workflows._steps import STORE_RETRY, STORE_TIMEOUT, Deliveries
-    from workflows.report import ReviewReportWorkflow
 
 _ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
 # Which grounds fit which way the reply window closed (DESIGN rule 5).
@@ -104,14 +102,14 @@ class ReviewerContactWorkflow:
                 deadline=deadline,
             ),
         )
+        sent = await self._step(
+            ContactActivities.send_request_to_reviewer,
+            ContactStepInput(contact_id=inp.contact_id, at=workflow.now()),
+        )
+        # Open to callers only now: a 201 means the reviewer's email is recorded, link and all.
         self._deadline = deadline
         self._status = ContactStatus.AWAITING_REPLY
-        self._deliveries.send(
-            await self._step(
-                ContactActivities.send_request_to_reviewer,
-                ContactStepInput(contact_id=inp.contact_id, at=workflow.now()),
-            )
-        )
+        self._deliveries.send(sent)
 
         await self._wait_until(deadline, lambda: self._answer is not None or self._close_requested)
         if self._close_requested and self._answer is None:
@@ -254,9 +252,9 @@ class ReviewerContactWorkflow:
                 sla_deadline=sla_deadline,
             ),
         )
-        # The report outlives this contact: ABANDON leaves it running when this workflow ends.
-        await workflow.start_child_workflow(
-            ReviewReportWorkflow.run,
+        # The report outlives this contact, so it runs as a workflow of its own, not a child.
+        await self._step(
+            ContactActivities.start_report_workflow,
             ReportWorkflowInput(
                 report_id=report_id,
                 review_id=inp.review_id,
@@ -265,8 +263,6 @@ class ReviewerContactWorkflow:
                 sla_deadline=sla_deadline,
                 delivery=inp.delivery,
             ),
-            id=report_workflow_id(inp.review_id),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
         self._report_id = report_id
         self._status = ContactStatus.REPORTED

