@@ -1,0 +1,60 @@
+"""Running Reviewdesk's own commands as a user would: separate processes, settings from the env."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(data_dir: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
+    env["REVIEWDESK_DATA_DIR"] = str(data_dir)
+    env.update({f"REVIEWDESK_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(BIN / "reviewdesk"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"reviewdesk {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def cli_json(env: dict[str, str], *args: str) -> Any:
+    return json.loads(cli(env, *args, "--json").stdout)
+
+
+def reply_token_from_mail(mail_dir: Path, contact_id: str, timeout: float = 30) -> str:
+    """Opens the reviewer's .eml, as they would open their inbox, and takes the link's token."""
+    give_up = time.monotonic() + timeout
+    path = mail_dir / f"{contact_id}_contact.requested_reviewer.eml"
+    while not path.exists():
+        if time.monotonic() > give_up:
+            raise AssertionError(f"no email at {path}")
+        time.sleep(0.1)
+    match = re.search(r"/reply/([A-Za-z0-9_\-]+)", path.read_text())
+    assert match
+    return match.group(1)

@@ -1,0 +1,167 @@
+"""Each message exists once even when the step that writes it crashes right after its write (6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest_asyncio
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+
+from activities.contact import ContactActivities
+from activities.delivery import DeliveryActivities
+from activities.report import ReportActivities
+from delivery.mail import FileMailer
+from domain.enums import Answer, ContactStatus, Decision, Grounds
+from domain.messages import (
+    ApplyDecisionInput,
+    ContactStepInput,
+    FileReportInput,
+    OutcomeInput,
+    ReportStepInput,
+)
+from settings import Settings
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from store import Database
+from tests.conftest import Harness, _harness
+
+FAILED_ONCE: Counter[str] = Counter()
+
+
+def crash_on_first_attempt() -> None:
+    """As if the worker died after the transaction committed but before Temporal heard back."""
+    info = activity.info()
+    if info.attempt == 1:
+        FAILED_ONCE[info.activity_type] += 1
+        raise RuntimeError("worker lost after the write")
+
+
+class CrashingContact(ContactActivities):
+    @activity.defn(name="send_request_to_reviewer")
+    async def send_request_to_reviewer(self, inp: ContactStepInput) -> list[str]:
+        keys = await super().send_request_to_reviewer(inp)
+        crash_on_first_attempt()
+        return keys
+
+    @activity.defn(name="record_outcome")
+    async def record_outcome(self, inp: OutcomeInput) -> list[str]:
+        keys = await super().record_outcome(inp)
+        crash_on_first_attempt()
+        return keys
+
+    @activity.defn(name="file_report")
+    async def file_report(self, inp: FileReportInput) -> list[str]:
+        keys = await super().file_report(inp)
+        crash_on_first_attempt()
+        return keys
+
+
+class CrashingReport(ReportActivities):
+    @activity.defn(name="open_report")
+    async def open_report(self, inp: ReportStepInput) -> list[str]:
+        keys = await super().open_report(inp)
+        crash_on_first_attempt()
+        return keys
+
+    @activity.defn(name="escalate")
+    async def escalate(self, inp: ReportStepInput) -> list[str]:
+        keys = await super().escalate(inp)
+        crash_on_first_attempt()
+        return keys
+
+    @activity.defn(name="apply_decision")
+    async def apply_decision(self, inp: ApplyDecisionInput) -> list[str]:
+        keys = await super().apply_decision(inp)
+        crash_on_first_attempt()
+        return keys
+
+
+class CrashingDelivery(DeliveryActivities):
+    @activity.defn(name="deliver")
+    async def deliver(self, key: str) -> bool:
+        sent = await super().deliver(key)
+        crash_on_first_attempt()
+        return sent
+
+
+@pytest_asyncio.fixture
+async def crashing(
+    time_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Harness]:
+    FAILED_ONCE.clear()
+    contact = CrashingContact(db, settings, time_env.client)
+    report = CrashingReport(db, settings)
+    delivery = CrashingDelivery(db, settings, FileMailer(settings.mail_dir))
+    activities: list[Any] = [
+        contact.check_eligibility,
+        contact.record_refusal,
+        contact.open_contact,
+        contact.send_request_to_reviewer,
+        contact.record_outcome,
+        contact.close_contact,
+        contact.file_report,
+        contact.start_report_workflow,
+        report.open_report,
+        report.escalate,
+        report.apply_decision,
+        delivery.deliver,
+        delivery.give_up,
+    ]
+    harness, worker = await _harness(time_env, db, settings, activities=activities)
+    async with worker:
+        yield harness
+
+
+async def test_every_message_exists_once_when_each_writing_step_crashes_after_its_write(
+    crashing: Harness,
+) -> None:
+    h, w = crashing, crashing.world
+    contact = (
+        await h.service.request_contact(
+            w.business, w.review["organic"], ContactRequestBody(message="Which shop was it?")
+        )
+    ).contact
+    # The link in the one email still works: the retry did not issue a second token.
+    token = await h.reply_token(contact.id)
+    replied = await h.service.answer(token, Answer.REPLY, ReplyBody(message="The one on Main St"))
+    assert replied.status is ContactStatus.REPLIED
+    report = await h.service.report(
+        w.business, contact.id, ReportBody(grounds=Grounds.INSUFFICIENT_INFORMATION)
+    )
+    await h.env.sleep(timedelta(days=2, minutes=1))
+    await h.eventually(lambda: h.messages("report.escalated", "moderation"))
+    await h.service.decide(
+        w.moderator, report.report.id, DecisionBody(decision=Decision.UPHOLD, note="")
+    )
+    delivered = await h.all_delivered()
+
+    assert set(FAILED_ONCE) == {
+        "send_request_to_reviewer",
+        "record_outcome",
+        "file_report",
+        "open_report",
+        "escalate",
+        "apply_decision",
+        "deliver",
+    }
+    sent = Counter((m.subject_id, m.event_type, m.recipient_kind) for m in delivered)
+    assert sorted((event, to) for (_, event, to) in sent) == sorted(
+        [
+            ("contact.requested", "reviewer"),
+            ("contact.replied", "business"),
+            ("report.opened", "business"),
+            ("report.opened", "reviewer"),
+            ("report.escalated", "moderation"),
+            ("report.upheld", "business"),
+            ("report.upheld", "reviewer"),
+        ]
+    )
+    assert set(sent.values()) == {1}
+    assert len(list(h.settings.mail_dir.glob("*.eml"))) == len(delivered)
+    history = [e.type for e in (await h.service.contact_view(contact.id)).history]
+    assert Counter(history) == Counter(
+        ["opened", "request_sent", "replied", "reported", "opened", "escalated", "upheld"]
+    )

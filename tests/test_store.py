@@ -1,0 +1,50 @@
+"""The store's schema upgrades an existing file in place and refuses one from the future."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store import Database, reviews
+from store.schema import MIGRATIONS
+from tests.world import make_world
+
+
+async def test_an_existing_database_file_is_upgraded_in_place_keeping_its_data(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    async with Database(path) as db:
+        world = await make_world(db)
+        assert await db.schema_version() == len(MIGRATIONS)
+
+    later = [*MIGRATIONS, "ALTER TABLE reviews ADD COLUMN language TEXT NOT NULL DEFAULT 'en'"]
+    db = await Database(path).connect(later)
+    try:
+        assert await db.schema_version() == len(later)
+        async with db.read() as conn:
+            review = await reviews.get_review(conn, world.review["organic"])
+            async with conn.execute(
+                "SELECT language FROM reviews WHERE id = ?", (world.review["organic"],)
+            ) as cur:
+                row = await cur.fetchone()
+        assert review is not None and review.title == "Review organic"
+        assert row is not None and row[0] == "en"
+    finally:
+        await db.close()
+
+    # Opening it again with the same code runs nothing twice.
+    db = await Database(path).connect(later)
+    assert await db.schema_version() == len(later)
+    await db.close()
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    async with Database(path):
+        pass
+    db = Database(path)
+    with pytest.raises(RuntimeError, match="newer than this code knows"):
+        await db.connect(MIGRATIONS[:0])
+    await db.close()

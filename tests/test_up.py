@@ -1,0 +1,63 @@
+"""`reviewdesk up` brings the whole service up with demo data and stops cleanly (acceptance 10)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.processes import BIN, ROOT, cli_json, env_for, free_port, reply_token_from_mail
+
+
+def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = env_for(
+        data, temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=str(free_port())
+    )
+    up = subprocess.Popen(
+        [str(BIN / "reviewdesk"), "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert up.stdout is not None
+        lines = []
+        give_up = time.monotonic() + 90
+        while "Press Ctrl-C to stop." not in "".join(lines):
+            line = up.stdout.readline()
+            assert line or up.poll() is None, "".join(lines)
+            lines.append(line)
+            assert time.monotonic() < give_up, "".join(lines)
+        printed = "".join(lines)
+        assert "Reviewdesk is up." in printed and str(data / "demo.json") in printed
+
+        demo = json.loads((data / "demo.json").read_text())
+        assert {r["source"] for r in demo["reviews"]} == {
+            "organic",
+            "external_invitation",
+            "platform_invitation",
+        }
+        assert demo["api_keys"]["biz_harbour_bakery"].startswith("rd_biz_")
+        assert (data / "temporal.db").exists()
+
+        opened = cli_json(
+            env,
+            "contact",
+            "rv_quickfix_organic_1",
+            "--business",
+            "biz_quickfix",
+            "--message",
+            "Which repair was this?",
+        )
+        assert opened["contact"]["status"] == "awaiting_reply"
+        assert reply_token_from_mail(data / "mail", opened["contact"]["id"])
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, rest
+    assert "Stopped." in rest
