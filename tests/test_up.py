@@ -26,7 +26,7 @@ def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path:
     )
     try:
         assert up.stdout is not None
-        lines = []
+        lines: list[str] = []
         give_up = time.monotonic() + 90
         while "Press Ctrl-C to stop." not in "".join(lines):
             line = up.stdout.readline()
