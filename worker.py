@@ -21,17 +21,15 @@ from delivery.mail import FileMailer, Mailer
 from settings import Settings, get_settings
 from store import Database
 from workflows.contact import ReviewerContactWorkflow
+from workflows.delivery import MessageDeliveryWorkflow
 from workflows.report import ReviewReportWorkflow
 
-WORKFLOWS = [ReviewerContactWorkflow, ReviewReportWorkflow]
+WORKFLOWS = [ReviewerContactWorkflow, ReviewReportWorkflow, MessageDeliveryWorkflow]
 
 
 def activities_of(
-    client: Client, db: Database, settings: Settings, mailer: Mailer
+    contact: ContactActivities, report: ReportActivities, delivery: DeliveryActivities
 ) -> list[Callable[..., Any]]:
-    contact = ContactActivities(db, settings, client)
-    report = ReportActivities(db, settings)
-    delivery = DeliveryActivities(db, settings, mailer)
     return [
         contact.check_eligibility,
         contact.record_refusal,
@@ -44,9 +42,20 @@ def activities_of(
         report.open_report,
         report.escalate,
         report.apply_decision,
+        delivery.dispatch,
         delivery.deliver,
         delivery.give_up,
     ]
+
+
+def default_activities(
+    client: Client, db: Database, settings: Settings, mailer: Mailer
+) -> list[Callable[..., Any]]:
+    return activities_of(
+        ContactActivities(db, settings, client),
+        ReportActivities(db, settings),
+        DeliveryActivities(db, settings, mailer, client),
+    )
 
 
 def build_worker(
@@ -62,7 +71,7 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities
-        or activities_of(client, db, settings, mailer or FileMailer(settings.mail_dir)),
+        or default_activities(client, db, settings, mailer or FileMailer(settings.mail_dir)),
     )
 
 

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from delivery.mail import Mailer, build_email
+from domain import message_workflow_id
+from domain.messages import DispatchInput, MessageInput
 from settings import Settings
 from store import Database, outbox
 from store.records import now
 
 
 class DeliveryActivities:
-    def __init__(self, db: Database, settings: Settings, mailer: Mailer) -> None:
+    def __init__(self, db: Database, settings: Settings, mailer: Mailer, client: Client) -> None:
         self.db = db
         self.settings = settings
         self.mailer = mailer
+        self.client = client
+
+    @activity.defn
+    async def dispatch(self, inp: DispatchInput) -> None:
+        """One delivery workflow per message; a retry finds them started and starts nothing."""
+        from workflows.delivery import MessageDeliveryWorkflow
+
+        for key in inp.keys:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await self.client.start_workflow(
+                    MessageDeliveryWorkflow.run,
+                    MessageInput(key=key, delivery=inp.delivery),
+                    id=message_workflow_id(key),
+                    task_queue=activity.info().task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
 
     @activity.defn
     async def deliver(self, key: str) -> bool:

@@ -9,3 +9,8 @@ def contact_workflow_id(review_id: str) -> str:
 
 def report_workflow_id(review_id: str) -> str:
     return f"report-{review_id}"
+
+
+def message_workflow_id(key: str) -> str:
+    """Outbox keys are made of ids and event names only, so they may name a workflow."""
+    return f"message-{key}"

@@ -158,6 +158,11 @@ class ApplyDecisionInput(_Message):
     at: datetime
 
 
-class DeliveryResult(_Message):
+class DispatchInput(_Message):
+    keys: list[str]
+    delivery: DeliveryPolicy
+
+
+class MessageInput(_Message):
     key: str
-    delivered: bool
+    delivery: DeliveryPolicy

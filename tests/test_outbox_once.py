@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest_asyncio
 from temporalio import activity
@@ -27,6 +26,7 @@ from settings import Settings
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from store import Database
 from tests.conftest import Harness, _harness
+from worker import activities_of
 
 FAILED_ONCE: Counter[str] = Counter()
 
@@ -92,24 +92,11 @@ async def crashing(
     time_env: WorkflowEnvironment, db: Database, settings: Settings
 ) -> AsyncIterator[Harness]:
     FAILED_ONCE.clear()
-    contact = CrashingContact(db, settings, time_env.client)
-    report = CrashingReport(db, settings)
-    delivery = CrashingDelivery(db, settings, FileMailer(settings.mail_dir))
-    activities: list[Any] = [
-        contact.check_eligibility,
-        contact.record_refusal,
-        contact.open_contact,
-        contact.send_request_to_reviewer,
-        contact.record_outcome,
-        contact.close_contact,
-        contact.file_report,
-        contact.start_report_workflow,
-        report.open_report,
-        report.escalate,
-        report.apply_decision,
-        delivery.deliver,
-        delivery.give_up,
-    ]
+    activities = activities_of(
+        CrashingContact(db, settings, time_env.client),
+        CrashingReport(db, settings),
+        CrashingDelivery(db, settings, FileMailer(settings.mail_dir), time_env.client),
+    )
     harness, worker = await _harness(time_env, db, settings, activities=activities)
     async with worker:
         yield harness

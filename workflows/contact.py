@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error, refusal_in
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, Deliveries
+    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, dispatch
 
 _ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
 # Which grounds fit which way the reply window closed (DESIGN rule 5).
@@ -67,8 +67,6 @@ class ReviewerContactWorkflow:
         # Set the moment a window ends, before its step is recorded, so validators refuse at once.
         self._reply_window_over = False
         self._report_window_over = False
-        self._deliveries = Deliveries()
-        self._deliveries.policy = inp.delivery
 
     @workflow.run
     async def run(self, inp: ContactWorkflowInput) -> ContactState:
@@ -109,7 +107,7 @@ class ReviewerContactWorkflow:
         # Open to callers only now: a 201 means the reviewer's email is recorded, link and all.
         self._deadline = deadline
         self._status = ContactStatus.AWAITING_REPLY
-        self._deliveries.send(sent)
+        await dispatch(sent, inp.delivery)
 
         await self._wait_until(deadline, lambda: self._answer is not None or self._close_requested)
         if self._close_requested and self._answer is None:
@@ -235,7 +233,7 @@ class ReviewerContactWorkflow:
         )
         self._report_deadline = report_deadline
         self._status = status
-        self._deliveries.send(keys)
+        await dispatch(keys, self._inp.delivery)
 
     async def _file_report(self, request: ReportInput) -> None:
         inp = self._inp
@@ -266,7 +264,7 @@ class ReviewerContactWorkflow:
         )
         self._report_id = report_id
         self._status = ContactStatus.REPORTED
-        self._deliveries.send(keys)
+        await dispatch(keys, self._inp.delivery)
 
     async def _close(self, *, by_business: bool) -> ContactState:
         await self._step(
@@ -277,7 +275,6 @@ class ReviewerContactWorkflow:
         return await self._end()
 
     async def _end(self) -> ContactState:
-        await self._deliveries.all_done()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 

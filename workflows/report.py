@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, Deliveries
+    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, dispatch
 
 _DECIDED = {Decision.UPHOLD: ReportStatus.UPHELD, Decision.REJECT: ReportStatus.REJECTED}
 
@@ -36,19 +36,16 @@ class ReviewReportWorkflow:
         self._status = ReportStatus.PENDING
         self._escalated = False
         self._decision: DecisionInput | None = None
-        self._deliveries = Deliveries()
-        self._deliveries.policy = inp.delivery
 
     @workflow.run
     async def run(self, inp: ReportWorkflowInput) -> ReportState:
-        self._deliveries.send(
-            await workflow.execute_activity_method(
-                ReportActivities.open_report,
-                ReportStepInput(report_id=inp.report_id, at=workflow.now()),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        opened = await workflow.execute_activity_method(
+            ReportActivities.open_report,
+            ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
         )
+        await dispatch(opened, inp.delivery)
 
         remaining = inp.sla_deadline - workflow.now()
         try:
@@ -58,33 +55,30 @@ class ReviewReportWorkflow:
         except TimeoutError:
             # Overdue: tell the moderators once, then keep waiting; a report is never dropped.
             self._escalated = True
-            self._deliveries.send(
-                await workflow.execute_activity_method(
-                    ReportActivities.escalate,
-                    ReportStepInput(report_id=inp.report_id, at=workflow.now()),
-                    start_to_close_timeout=STORE_TIMEOUT,
-                    retry_policy=STORE_RETRY,
-                )
+            escalated = await workflow.execute_activity_method(
+                ReportActivities.escalate,
+                ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
             )
+            await dispatch(escalated, inp.delivery)
             await workflow.wait_condition(lambda: self._decision is not None)
 
         decision = self._decision
         assert decision is not None
-        self._deliveries.send(
-            await workflow.execute_activity_method(
-                ReportActivities.apply_decision,
-                ApplyDecisionInput(
-                    report_id=inp.report_id,
-                    decision_id=decision.decision_id,
-                    decision=decision.decision,
-                    at=workflow.now(),
-                ),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        decided = await workflow.execute_activity_method(
+            ReportActivities.apply_decision,
+            ApplyDecisionInput(
+                report_id=inp.report_id,
+                decision_id=decision.decision_id,
+                decision=decision.decision,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
         )
         self._status = _DECIDED[decision.decision]
-        await self._deliveries.all_done()
+        await dispatch(decided, inp.delivery)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
