@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain import DEFAULT_TASK_QUEUE
@@ -51,19 +51,48 @@ class Settings(BaseSettings):
 
     # Links in emails are built from this, never from the incoming request's Host header.
     public_base_url: str = "http://localhost:8000"
+    # The web app (`reviewdesk web`, and `up`): where it listens.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    # Signs session cookies. Unset: a random one is kept in the data folder (session.key).
+    session_secret: SecretStr | None = None
     mail_from: str = "Reviewdesk <no-reply@reviewdesk.localhost>"
     # Where escalations of overdue reports are sent.
     moderation_email: str = "moderation@reviewdesk.localhost"
 
     # How long one delivery attempt may take, and how long a message is retried before it is
     # marked failed; a crashed worker's attempt is retried after the first.
-    delivery_attempt_timeout: Duration = timedelta(seconds=30)
-    delivery_give_up_after: Duration = timedelta(days=2)
+    delivery_attempt_timeout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    delivery_give_up_after: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
+
+    # Email goes out over SMTP when a host is set; without one it is written as .eml files to
+    # the data folder. `starttls` upgrades a plain connection (port 587), `tls` starts encrypted
+    # (port 465), `none` is for a relay on the same machine or network only.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: Duration = Field(default=timedelta(seconds=20), gt=timedelta(0))
+
+    # Webhooks: one POST may take this long; a failing endpoint is retried with backoff this long
+    # (at least a day, so a receiver that is down overnight still gets every event) before the
+    # event is marked failed.
+    webhook_timeout: Duration = Field(default=timedelta(seconds=10), gt=timedelta(0))
+    webhook_give_up_after: Duration = Field(default=timedelta(hours=25), gt=timedelta(0))
 
     @field_validator("public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _transport_timeouts_fit_in_an_attempt(self) -> Settings:
+        # A transport that outlives its attempt is retried while it may still succeed: a duplicate.
+        for name in ("smtp_timeout", "webhook_timeout"):
+            if getattr(self, name) >= self.delivery_attempt_timeout:
+                raise ValueError(f"{name} must be shorter than delivery_attempt_timeout")
+        return self
 
     @property
     def store_path(self) -> Path:

@@ -17,7 +17,8 @@ from temporalio.worker import Worker
 from activities.contact import ContactActivities
 from activities.delivery import DeliveryActivities
 from activities.report import ReportActivities
-from delivery.mail import FileMailer, Mailer
+from delivery.mail import Mailer
+from delivery.smtp import mailer_for
 from settings import Settings, get_settings
 from store import Database
 from workflows.contact import ReviewerContactWorkflow
@@ -58,6 +59,11 @@ def default_activities(
     )
 
 
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """How much one worker process takes on at once; `bench/bare_worker.py` uses the same."""
+    return {}
+
+
 def build_worker(
     client: Client,
     db: Database,
@@ -71,7 +77,8 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities
-        or default_activities(client, db, settings, mailer or FileMailer(settings.mail_dir)),
+        or default_activities(client, db, settings, mailer or mailer_for(settings)),
+        **worker_options(settings),
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
 from delivery.texts import Text
+from delivery.webhooks import EVENT_TYPES, event_body
 from store import outbox
-from store.records import OutboxMessage
+from store.records import Business, OutboxMessage
 
 
 def outbox_key(subject_id: str, event_type: str, recipient_kind: str) -> str:
@@ -44,3 +46,39 @@ async def email(
         ),
     )
     return key
+
+
+async def webhook(
+    conn: aiosqlite.Connection,
+    *,
+    business: Business,
+    subject_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> list[str]:
+    """Records the business's webhook event beside its email, when it has registered one.
+
+    ``data`` is what the business may know: ids, statuses, and what a reviewer chose to share,
+    never the reviewer's address. The body is fixed here, so every retry sends the same bytes.
+    """
+    if business.webhook_url is None:
+        return []
+    assert event_type in EVENT_TYPES, event_type
+    key = outbox_key(subject_id, event_type, "webhook")
+    await outbox.enqueue(
+        conn,
+        OutboxMessage(
+            key=key,
+            channel="webhook",
+            subject_id=subject_id,
+            event_type=event_type,
+            recipient_kind="business",
+            recipient_id=business.id,
+            to_address=business.webhook_url,
+            subject=event_type,
+            body_text=event_body(key, event_type, at, business.id, data),
+            created_at=at,
+        ),
+    )
+    return [key]

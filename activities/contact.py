@@ -35,7 +35,7 @@ from domain.refusals import Refusal, refusal_error
 from settings import Settings
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
-from store.records import Business, Contact, Review, Reviewer
+from store.records import AnswerRecord, Business, Contact, Review, Reviewer
 from workflows.report import ReviewReportWorkflow
 
 _OUTCOME_EVENTS = {
@@ -165,6 +165,20 @@ class ContactActivities:
                 text=text,
                 at=inp.at,
             )
+            hooks = await _notify.webhook(
+                conn,
+                business=business,
+                subject_id=contact.id,
+                event_type=event_type,
+                data={
+                    "contact_id": contact.id,
+                    "review_id": review.id,
+                    "status": inp.status.value,
+                    "report_possible_until": inp.report_deadline.isoformat(),
+                    **({"reply": _shared(answer)} if inp.status is ContactStatus.REPLIED else {}),
+                },
+                at=inp.at,
+            )
             await history.add_event(
                 conn,
                 subject_id=contact.id,
@@ -172,7 +186,7 @@ class ContactActivities:
                 at=inp.at,
                 detail={"report_deadline": inp.report_deadline.isoformat()},
             )
-        return [key]
+        return [key, *hooks]
 
     @activity.defn
     async def close_contact(self, inp: CloseInput) -> None:
@@ -224,7 +238,22 @@ class ContactActivities:
                 text=texts.report_opened_for_business(business, review, report),
                 at=inp.at,
             )
-        return [key]
+            hooks = await _notify.webhook(
+                conn,
+                business=business,
+                subject_id=report.id,
+                event_type="report.opened",
+                data={
+                    "report_id": report.id,
+                    "contact_id": contact.id,
+                    "review_id": review.id,
+                    "status": report.status.value,
+                    "grounds": report.grounds.value,
+                    "review_visibility": Visibility.HIDDEN.value,
+                },
+                at=inp.at,
+            )
+        return [key, *hooks]
 
     @activity.defn
     async def start_report_workflow(self, inp: ReportWorkflowInput) -> None:
@@ -241,6 +270,15 @@ class ContactActivities:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+
+
+def _shared(answer: AnswerRecord | None) -> dict[str, str | None]:
+    """What the reviewer chose to share, field by field; their address is never among it."""
+    return {
+        "order_reference": answer.order_reference if answer else None,
+        "contact_details": answer.contact_details if answer else None,
+        "message": answer.message if answer else None,
+    }
 
 
 async def _parties(

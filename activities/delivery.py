@@ -1,4 +1,9 @@
-"""Sending what the outbox holds. A message marked sent is never sent again."""
+"""Sending what the outbox holds. A message marked sent is never sent again.
+
+The one gap: the process dies after the server accepted a message and before it is marked
+sent. The retry then sends it again, with the same ``Message-ID`` or event id, so the receiver
+can drop the copy (README, "Delivery guarantees").
+"""
 
 from __future__ import annotations
 
@@ -7,33 +12,48 @@ import contextlib
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from delivery.failures import DeliveryError
 from delivery.mail import Mailer, build_email
+from delivery.webhooks import WebhookSender
 from domain import message_workflow_id
 from domain.messages import DispatchInput, MessageInput
 from settings import Settings
-from store import Database, outbox
-from store.records import now
+from store import Database, accounts, outbox
+from store.records import OutboxMessage, now
 
 
 class DeliveryActivities:
-    def __init__(self, db: Database, settings: Settings, mailer: Mailer, client: Client) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        mailer: Mailer,
+        client: Client,
+        webhooks: WebhookSender | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.mailer = mailer
         self.client = client
+        self.webhooks = webhooks or WebhookSender(settings.webhook_timeout)
 
     @activity.defn
     async def dispatch(self, inp: DispatchInput) -> None:
         """One delivery workflow per message; a retry finds them started and starts nothing."""
         from workflows.delivery import MessageDeliveryWorkflow
 
+        async with self.db.read() as conn:
+            channels = await outbox.channels_of(conn, inp.keys)
         for key in inp.keys:
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self.client.start_workflow(
                     MessageDeliveryWorkflow.run,
-                    MessageInput(key=key, delivery=inp.delivery),
+                    # A webhook endpoint is retried longer than a mail server (at least a day).
+                    MessageInput(
+                        key=key, delivery=inp.delivery.for_channel(channels.get(key, "email"))
+                    ),
                     id=message_workflow_id(key),
                     task_queue=activity.info().task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -45,22 +65,57 @@ class DeliveryActivities:
         """True once the message is sent; raising makes Temporal retry it with backoff."""
         async with self.db.read() as conn:
             message = await outbox.get_message(conn, key)
+            webhook = (
+                await accounts.webhook_of(conn, message.recipient_id)
+                if message is not None and message.channel == "webhook"
+                else None
+            )
         if message is None:
             raise RuntimeError(f"outbox message {key} does not exist")
         if message.status != "pending":
             return message.status == "sent"
         try:
-            await self.mailer.send(key, build_email(message, self.settings.mail_from))
+            await self._send(message, webhook)
         except Exception as err:
+            failure = DeliveryError.of(err)
             async with self.db.tx() as conn:
-                await outbox.note_failed_attempt(conn, key, f"{type(err).__name__}: {err}")
-            raise
+                await outbox.note_failed_attempt(conn, key, failure.detail)
+            # Only the public summary enters Temporal's history (no address, no server text),
+            # and `from None` keeps the original exception out of it too.
+            raise ApplicationError(
+                failure.public, type="DeliveryFailed", non_retryable=failure.permanent
+            ) from None
         async with self.db.tx() as conn:
             await outbox.mark_sent(conn, key, now())
         return True
+
+    async def _send(self, message: OutboxMessage, webhook: tuple[str, str] | None) -> None:
+        if message.channel == "webhook":
+            if webhook is None:
+                raise DeliveryError(
+                    "no webhook registered", "the business has no webhook now", permanent=True
+                )
+            # The endpoint and secret registered now: a business that fixes a broken URL, or
+            # sets a new secret, gets its pending events there, signed with the new secret.
+            url, secret = webhook
+            await self.webhooks.send(
+                url, secret, message.key, message.event_type, message.body_text
+            )
+            return
+        await self.mailer.send(
+            message.key,
+            build_email(message, self.settings.mail_from, self.settings.public_base_url),
+        )
 
     @activity.defn
     async def give_up(self, key: str) -> None:
         """Called once retries have run out: the message is failed, visibly, not lost."""
         async with self.db.tx() as conn:
-            await outbox.mark_failed(conn, key, "gave up after retrying")
+            message = await outbox.get_message(conn, key)
+            last = message.last_error if message else None
+            attempts = message.attempts if message else 0
+            await outbox.mark_failed(
+                conn,
+                key,
+                f"gave up after {attempts} attempts" + (f"; last: {last}" if last else ""),
+            )

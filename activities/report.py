@@ -102,6 +102,20 @@ class ReportActivities:
                     text=texts.decision_for_reviewer(business, reviewer, review, inp.decision),
                     at=inp.at,
                 ),
+                *await _notify.webhook(
+                    conn,
+                    business=business,
+                    subject_id=report.id,
+                    event_type=event_type,
+                    data={
+                        "report_id": report.id,
+                        "contact_id": report.contact_id,
+                        "review_id": review.id,
+                        "status": status.value,
+                        "review_visibility": visibility.value,
+                    },
+                    at=inp.at,
+                ),
             ]
             await history.add_event(
                 conn,

@@ -70,7 +70,7 @@ def contact_replied(
             f'"{review.title}". Here is what they chose to share:\n\n'
             f"{lines}\n"
             f"If this is not enough to recognise a genuine experience, you can report the "
-            f"review from your dashboard.\n\nThe Reviewdesk team\n"
+            f"review from your dashboard.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
     )
 
@@ -82,7 +82,7 @@ def contact_declined(business: Business, reviewer: Reviewer, review: Review) -> 
             f"Hello {business.name},\n\n"
             f"{reviewer.display_name} chose not to share more about the review "
             f'"{review.title}". You can report the review from your dashboard if you believe '
-            f"it is not based on a genuine experience.\n\nThe Reviewdesk team\n"
+            f"it is not based on a genuine experience.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
     )
 
@@ -94,15 +94,17 @@ def contact_no_response(business: Business, reviewer: Reviewer, review: Review) 
             f"Hello {business.name},\n\n"
             f"{reviewer.display_name} did not reply to your request about the review "
             f'"{review.title}" in time. You can report the review from your dashboard if you '
-            f"believe it is not based on a genuine experience.\n\nThe Reviewdesk team\n"
+            f"believe it is not based on a genuine experience.\n\n"
+            f"Kind regards,\nThe Reviewdesk team\n"
         ),
     )
 
 
 def _grounds(grounds: Grounds) -> str:
+    """Why the business reported, told to the reviewer: to them, about them, without blame."""
     if grounds is Grounds.NO_RESPONSE:
-        return "the reviewer did not reply to the business's request"
-    return "the business found the information the reviewer shared insufficient"
+        return "you did not reply to their request, or chose not to share more"
+    return "what you shared was not enough for them to recognise your visit or order"
 
 
 def report_opened_for_business(business: Business, review: Review, report: Report) -> Text:
@@ -112,7 +114,7 @@ def report_opened_for_business(business: Business, review: Review, report: Repor
             f"Hello {business.name},\n\n"
             f'We received your report of the review "{review.title}" for the reason: '
             f"{REPORT_REASON}\nThe review is hidden while a moderator looks into it. We will "
-            f"tell you the outcome.\n\nThe Reviewdesk team\n"
+            f"tell you the outcome.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
     )
 
@@ -127,7 +129,7 @@ def report_opened_for_reviewer(
             f'{business.name} reported your review "{review.title}" for the reason: '
             f"{REPORT_REASON}\nThey did so because {_grounds(report.grounds)}.\n\n"
             f"Your review is hidden while a moderator looks into it. We will let you know the "
-            f"outcome.\n\nThe Reviewdesk team\n"
+            f"outcome.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
     )
 
@@ -152,7 +154,8 @@ def decision_for_business(business: Business, review: Review, decision: Decision
         subject="Your report has been decided",
         body=(
             f"Hello {business.name},\n\n"
-            f'A moderator {outcome}\nReview: "{review.title}"\n\nThe Reviewdesk team\n'
+            f'A moderator {outcome}\nReview: "{review.title}"\n\n'
+            f"Kind regards,\nThe Reviewdesk team\n"
         ),
     )
 
@@ -171,5 +174,8 @@ def decision_for_reviewer(
         )
     return Text(
         subject="The report of your review has been decided",
-        body=f"Hi {reviewer.display_name},\n\nA moderator {outcome}\n\nThe Reviewdesk team\n",
+        body=(
+            f"Hi {reviewer.display_name},\n\nA moderator {outcome}\n\n"
+            f"Kind regards,\nThe Reviewdesk team\n"
+        ),
     )

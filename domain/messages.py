@@ -19,10 +19,22 @@ class _Message(BaseModel):
 
 
 class DeliveryPolicy(_Message):
-    """How long one attempt to send a message may take, and when to stop retrying it."""
+    """How long one attempt to send a message may take, and when to stop retrying it.
+
+    ``give_up_after`` is for email; a webhook endpoint gets ``webhook_give_up_after`` (a day or
+    more, so a receiver that is down overnight misses nothing). The default keeps histories
+    recorded before webhooks existed decoding.
+    """
 
     attempt_timeout: timedelta = timedelta(seconds=30)
     give_up_after: timedelta = timedelta(days=2)
+    webhook_give_up_after: timedelta = timedelta(hours=25)
+
+    def for_channel(self, channel: str) -> DeliveryPolicy:
+        """The policy one message of ``channel`` is delivered under."""
+        if channel == "webhook":
+            return self.model_copy(update={"give_up_after": self.webhook_give_up_after})
+        return self
 
 
 # --- ReviewerContactWorkflow -------------------------------------------------------------

@@ -27,6 +27,7 @@ class Refusal(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     REPORT_NOT_FOUND = "report_not_found"
     ALREADY_DECIDED = "already_decided"
+    BUSINESS_NOT_FOUND = "business_not_found"
 
     @property
     def http_status(self) -> int:
@@ -53,6 +54,7 @@ _HTTP_STATUS = {
     Refusal.ALREADY_ANSWERED: 409,
     Refusal.REPORT_NOT_FOUND: 404,
     Refusal.ALREADY_DECIDED: 409,
+    Refusal.BUSINESS_NOT_FOUND: 404,
 }
 
 _MESSAGES = {
@@ -77,6 +79,7 @@ _MESSAGES = {
     Refusal.ALREADY_ANSWERED: "This request has already been answered.",
     Refusal.REPORT_NOT_FOUND: "No such report.",
     Refusal.ALREADY_DECIDED: "This report has already been decided.",
+    Refusal.BUSINESS_NOT_FOUND: "No such business.",
 }
 
 

@@ -6,6 +6,7 @@ Refusals print their reason and exit with status 2; bad input exits with status 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -111,6 +112,8 @@ def up(
     """Start the embedded Temporal dev server and the worker, with demo data; Ctrl-C stops all."""
     from starter.devserver import DevServer
     from starter.seed import seed_demo
+    from starter.web.app import create_app
+    from starter.web.serve import serve
     from worker import build_worker
 
     settings = get_settings()
@@ -128,22 +131,71 @@ def up(
             async with Database(settings.store_path) as db:
                 if seed:
                     await seed_demo(db, settings.demo_file)
+                service = Reviewdesk(client, db, settings)
+                web_stop = asyncio.Event()
+                web = asyncio.create_task(serve(create_app(settings, service), settings, web_stop))
                 async with build_worker(client, db, settings):
+                    await _wait_listening(settings, web)
+                    base = settings.public_base_url
                     typer.echo(
                         "Reviewdesk is up.\n"
+                        f"  public page:        {base}/businesses/biz_harbour_bakery\n"
+                        f"  business dashboard: {base}/dashboard  (sign in at {base}/login)\n"
+                        f"  moderation queue:   {base}/moderation\n"
+                        f"  API and its docs:   {base}/api/v1/docs\n"
                         f"  Temporal Web UI:    http://localhost:{settings.temporal_ui_port}\n"
-                        f"  store:              {settings.store_path}\n"
                         f"  emails (.eml):      {settings.mail_dir}\n"
                         f"  demo credentials:   {settings.demo_file}\n"
-                        "Press Ctrl-C to stop."
+                        + _demo_keys(settings)
+                        + "Press Ctrl-C to stop."
                     )
                     await stop.wait()
                     typer.echo("Stopping ...")
+                    web_stop.set()
+                    await web
         finally:
             await server.stop()
         typer.echo("Stopped.")
 
     _run(go())
+
+
+async def _wait_listening(settings: Settings, web: asyncio.Task[None]) -> None:
+    """Until the web app accepts connections, or fails to start (say, its port is taken)."""
+    for _ in range(200):
+        if web.done():
+            web.result()
+        try:
+            _, writer = await asyncio.open_connection(settings.web_host, settings.web_port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the web app did not start listening")
+
+
+def _demo_keys(settings: Settings) -> str:
+    if not settings.demo_file.exists():
+        return ""
+    keys = json.loads(settings.demo_file.read_text()).get("api_keys", {})
+    return "".join(f"  sign-in key {who}: {key}\n" for who, key in keys.items())
+
+
+@app.command()
+def web() -> None:
+    """Run the web app alone, against the configured Temporal and store (workers run elsewhere)."""
+    import uvicorn
+
+    from starter.web.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        access_log=False,
+        log_config=None,
+    )
 
 
 @app.command("worker")
@@ -280,6 +332,28 @@ def show(object_id: str, as_json: JsonOption = False) -> None:
         if object_id.startswith("rp_"):
             return await service.report_view(object_id)
         return await service.contact_view(object_id)
+
+    _drive(action, as_json)
+
+
+class WebhookRegistered(BaseModel):
+    business_id: str
+    url: str
+    secret: str
+    note: str = "The signing secret is shown only now: keep it safe."
+
+
+@app.command()
+def webhook(
+    business_id: str,
+    url: Annotated[str, typer.Argument(help="http:// or https:// endpoint for the events.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send a business's events to URL, signed; prints the new signing secret once."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        secret = await service.set_webhook(business_id, url)
+        return WebhookRegistered(business_id=business_id, url=url, secret=secret)
 
     _drive(action, as_json)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.enums import Decision, Grounds, RequestedItem
@@ -57,3 +59,20 @@ class DecisionBody(_Input):
     note: str = Field(default="", max_length=MAX_TEXT)
 
     _clean = field_validator("note")(_no_control_characters)
+
+
+class WebhookBody(_Input):
+    """Where a business wants its events POSTed: an http or https URL, nothing else."""
+
+    url: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parsed = urlsplit(value)
+        _ = parsed.port  # raises ValueError for a port that is not a number in range
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if any(c.isspace() or ord(c) < 32 for c in value):
+            raise ValueError("must not contain spaces or control characters")
+        return value

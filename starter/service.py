@@ -33,7 +33,7 @@ from domain.messages import (
 )
 from domain.refusals import Refusal, Refused, refusal_in
 from settings import Settings
-from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody, WebhookBody
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
 from store.records import (
@@ -61,10 +61,15 @@ class Notification(BaseModel):
     key: str
     event_type: str
     recipient: str
+    channel: str = "email"
+    """``email`` or ``webhook``."""
     status: str
     attempts: int
     created_at: Any
     sent_at: Any = None
+    last_error: str | None = None
+    """Why the last webhook attempt failed (the business's own endpoint answering). Never set
+    for email: a mail server's error may quote the recipient's address."""
 
     @classmethod
     def of(cls, message: OutboxMessage) -> Notification:
@@ -72,10 +77,12 @@ class Notification(BaseModel):
             key=message.key,
             event_type=message.event_type,
             recipient=message.recipient_kind,
+            channel=message.channel,
             status=message.status,
             attempts=message.attempts,
             created_at=message.created_at,
             sent_at=message.sent_at,
+            last_error=message.last_error if message.channel == "webhook" else None,
         )
 
 
@@ -192,6 +199,7 @@ class Reviewdesk:
                     delivery=DeliveryPolicy(
                         attempt_timeout=self.settings.delivery_attempt_timeout,
                         give_up_after=self.settings.delivery_give_up_after,
+                        webhook_give_up_after=self.settings.webhook_give_up_after,
                     ),
                 ),
                 id=workflow_id,
@@ -419,6 +427,27 @@ class Reviewdesk:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise _WorkflowGone from err
             raise
+
+    # --- webhooks ------------------------------------------------------------------------------
+
+    async def set_webhook(self, business_id: str, url: str) -> str:
+        """Sends the business's events to ``url`` from now on; returns the new signing secret.
+
+        The secret is shown this once. Setting a URL again makes a new secret, and the old one
+        stops working at once (events still being retried are signed with the new one).
+        """
+        target = WebhookBody(url=url).url
+        secret = accounts.new_webhook_secret()
+        async with self.db.tx() as conn:
+            if not await accounts.set_webhook(conn, business_id, target, secret):
+                raise Refused(Refusal.BUSINESS_NOT_FOUND)
+        return secret
+
+    async def webhook_deliveries(self, business_id: str, *, limit: int = 50) -> list[Notification]:
+        """The business's webhook events, newest first, with their status: failed ones stay."""
+        async with self.db.read() as conn:
+            messages = await outbox.messages_to(conn, business_id, "webhook", limit=limit)
+        return [Notification.of(m) for m in messages]
 
 
 def _refuse_answer(contact: Contact) -> None:

@@ -108,3 +108,28 @@ async def get_reviewer(conn: aiosqlite.Connection, reviewer_id: str) -> Reviewer
         conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)
     )
     return Reviewer.model_validate(dict(row)) if row else None
+
+
+def new_webhook_secret() -> str:
+    """Signs a business's webhooks; shown to it once, kept in the clear because signing needs it."""
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+async def set_webhook(conn: aiosqlite.Connection, business_id: str, url: str, secret: str) -> bool:
+    """True when the business exists; its previous secret stops working at once."""
+    cur = await conn.execute(
+        "UPDATE businesses SET webhook_url = ?, webhook_secret = ? WHERE id = ?",
+        (url, secret, business_id),
+    )
+    return cur.rowcount == 1
+
+
+async def webhook_of(conn: aiosqlite.Connection, business_id: str) -> tuple[str, str] | None:
+    """Where the business's events go now and the secret they are signed with, if it has one."""
+    row = await fetch_one(
+        conn,
+        "SELECT webhook_url, webhook_secret FROM businesses WHERE id = ?"
+        " AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL",
+        (business_id,),
+    )
+    return (row["webhook_url"], row["webhook_secret"]) if row else None

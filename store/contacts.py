@@ -204,3 +204,18 @@ async def drop_answer(conn: aiosqlite.Connection, answer_id: str) -> None:
         " (SELECT answer_id FROM contacts WHERE answer_id IS NOT NULL)",
         (answer_id,),
     )
+
+
+async def open_contacts_for_reviews(
+    conn: aiosqlite.Connection, review_ids: list[str]
+) -> dict[str, Contact]:
+    if not review_ids:
+        return {}
+    marks = ", ".join("?" for _ in review_ids)
+    states = ", ".join("?" for _ in _OPEN)
+    rows = await fetch_all(
+        conn,
+        f"{_CONTACT} WHERE c.review_id IN ({marks}) AND c.status IN ({states})",
+        (*review_ids, *_OPEN),
+    )
+    return {row["review_id"]: Contact.from_row(row) for row in rows}

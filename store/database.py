@@ -7,6 +7,7 @@ transaction from interleaving with another's statements on that shared connectio
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,10 @@ from pathlib import Path
 import aiosqlite
 
 from store.schema import MIGRATIONS
+
+# aiosqlite logs every statement with its parameters at DEBUG: email bodies with reply links,
+# reviewers' addresses and what they shared. Never, whatever level the operator turns on.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class Database:

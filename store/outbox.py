@@ -81,3 +81,26 @@ async def mark_failed(conn: aiosqlite.Connection, key: str, error: str) -> None:
         "UPDATE outbox SET status = 'failed', last_error = ? WHERE key = ? AND status = 'pending'",
         (error[:500], key),
     )
+
+
+async def messages_to(
+    conn: aiosqlite.Connection, recipient_id: str, channel: str, *, limit: int = 50
+) -> list[OutboxMessage]:
+    """One recipient's messages on one channel, newest first: a business's webhook log."""
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM outbox WHERE channel = ? AND recipient_id = ?"
+        " ORDER BY created_at DESC, key LIMIT ?",
+        (channel, recipient_id, limit),
+    )
+    return [OutboxMessage.model_validate(dict(r)) for r in rows]
+
+
+async def channels_of(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    marks = ", ".join("?" for _ in keys)
+    rows = await fetch_all(
+        conn, f"SELECT key, channel FROM outbox WHERE key IN ({marks})", tuple(keys)
+    )
+    return {r["key"]: r["channel"] for r in rows}

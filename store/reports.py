@@ -107,3 +107,15 @@ async def drop_decision(conn: aiosqlite.Connection, decision_id: str) -> None:
         " (SELECT decision_id FROM reports WHERE decision_id IS NOT NULL)",
         (decision_id,),
     )
+
+
+async def reports_for_reviews(
+    conn: aiosqlite.Connection, review_ids: list[str]
+) -> dict[str, Report]:
+    if not review_ids:
+        return {}
+    marks = ", ".join("?" for _ in review_ids)
+    rows = await fetch_all(
+        conn, f"SELECT * FROM reports WHERE review_id IN ({marks})", tuple(review_ids)
+    )
+    return {row["review_id"]: Report.model_validate(dict(row)) for row in rows}

@@ -89,3 +89,17 @@ async def add_label(
         "INSERT OR IGNORE INTO review_labels (review_id, label, since) VALUES (?, ?, ?)",
         (review_id, label, ts(since)),
     )
+
+
+async def authors_of(conn: aiosqlite.Connection, reviewer_ids: list[str]) -> dict[str, str]:
+    """Display names, the only thing of a reviewer the public sees."""
+    ids = sorted(set(reviewer_ids))
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(
+        conn,
+        f"SELECT id, display_name FROM reviewers WHERE id IN ({marks})",
+        tuple(ids),
+    )
+    return {row["id"]: row["display_name"] for row in rows}

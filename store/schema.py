@@ -139,4 +139,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_by_subject ON outbox (subject_id, created_at);
     """,
+    # 2: webhooks. Outbox rows of channel 'webhook' hold the exact JSON body in body_text and
+    # the endpoint in to_address; a business reads its own delivery log through this index.
+    """
+    CREATE INDEX outbox_by_recipient ON outbox (channel, recipient_id, created_at);
+    """,
 ]

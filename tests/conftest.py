@@ -164,3 +164,24 @@ async def live(
     harness, worker = await _harness(dev_env, db, settings)
     async with worker:
         yield harness
+
+
+class Running:
+    """``async with Running(env, db, settings) as h``: a harness whose worker runs for the block,
+    for tests that need settings of their own (an SMTP server, short timeouts)."""
+
+    def __init__(
+        self, env: WorkflowEnvironment, db: Database, settings: Settings, **worker_args: Any
+    ) -> None:
+        self._args = (env, db, settings)
+        self._worker_args = worker_args
+        self._worker: Worker | None = None
+
+    async def __aenter__(self) -> Harness:
+        harness, self._worker = await _harness(*self._args, **self._worker_args)
+        await self._worker.__aenter__()
+        return harness
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._worker is not None
+        await self._worker.__aexit__(*exc)

@@ -8,13 +8,21 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.processes import BIN, ROOT, cli_json, env_for, free_port, reply_token_from_mail
 
 
 def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    web_port = free_port()
+    base = f"http://127.0.0.1:{web_port}"
     env = env_for(
-        data, temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=str(free_port())
+        data,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port=str(free_port()),
+        web_port=str(web_port),
+        public_base_url=base,
     )
     up = subprocess.Popen(
         [str(BIN / "reviewdesk"), "up"],
@@ -35,6 +43,8 @@ def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path:
             assert time.monotonic() < give_up, "".join(lines)
         printed = "".join(lines)
         assert "Reviewdesk is up." in printed and str(data / "demo.json") in printed
+        assert f"business dashboard: {base}/dashboard" in printed
+        assert f"moderation queue:   {base}/moderation" in printed
 
         demo = json.loads((data / "demo.json").read_text())
         assert {r["source"] for r in demo["reviews"]} == {
@@ -55,7 +65,15 @@ def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path:
             "Which repair was this?",
         )
         assert opened["contact"]["status"] == "awaiting_reply"
-        assert reply_token_from_mail(data / "mail", opened["contact"]["id"])
+        token = reply_token_from_mail(data / "mail", opened["contact"]["id"])
+        # The web app is up too: the public page and the emailed reply link both answer.
+        public = httpx.get(f"{base}/businesses/biz_harbour_bakery")
+        assert public.status_code == 200 and "Harbour Bakery" in public.text
+        assert httpx.get(f"{base}/reply/{token}").status_code == 200
+        key = demo["api_keys"]["biz_quickfix"]
+        assert f"sign-in key biz_quickfix: {key}" in printed
+        mine = httpx.get(f"{base}/api/v1/contacts", headers={"Authorization": f"Bearer {key}"})
+        assert [c["id"] for c in mine.json()] == [opened["contact"]["id"]]
     finally:
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=60)

@@ -1,0 +1,1 @@
+"""How close Reviewdesk runs to the limit of its engine: ``python bench/run.py`` (README)."""

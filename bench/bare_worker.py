@@ -1,0 +1,46 @@
+"""The bare engine's worker: ``python -m bench.bare_worker``, configured like ``worker.py``.
+
+Same settings from the environment, same client, same worker options; only the workflows and
+activities differ (``bench/bare_workflows.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from temporalio.worker import Worker
+
+from bench.bare_workflows import BARE_WORKFLOWS, BareActivities
+from settings import Settings, get_settings
+from starter.client import connect
+from worker import worker_options
+
+
+async def run_bare_worker(settings: Settings, stop: asyncio.Event) -> None:
+    client = await connect(settings)
+    bare = BareActivities(client)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=BARE_WORKFLOWS,
+        activities=[bare.step, bare.dispatch, bare.start_report],
+        **worker_options(settings),
+    )
+    async with worker:
+        await stop.wait()
+
+
+def main() -> None:
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_bare_worker(get_settings(), stop)
+
+    asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    main()

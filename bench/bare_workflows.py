@@ -1,0 +1,285 @@
+"""The bare engine: Reviewdesk's shape in Temporal terms, with none of its logic.
+
+One ``BareLifecycleWorkflow`` makes the same calls on the engine as one contact does, in the
+same order: the same activities (here they do nothing), timers, updates and validators, and the
+same separately started report and delivery workflows. What Reviewdesk adds on top (the HTTP
+app, the store, the emails) is what the ratio Reviewdesk / bare measures.
+
+    check, open, send ──> opened; dispatch ──> delivery (deliver)
+    wait: answer | close | the reply window (a timer)
+    outcome; dispatch ──> delivery
+    wait: report | close | the report window (a timer)
+    report: file, start report ──> BareReportWorkflow; dispatch ──> delivery
+        report: open; dispatch ──> delivery; wait: decide | the SLA (a timer)
+                apply; dispatch ──> 2 deliveries
+    close: close
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows._steps import STORE_RETRY, STORE_TIMEOUT
+
+BARE_TASK_QUEUE_SUFFIX = "-bare"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BareInput(_Message):
+    instance: str
+    reply_window: timedelta
+    report_window: timedelta
+    moderation_sla: timedelta
+
+
+class BareReportInput(_Message):
+    instance: str
+    sla_deadline: datetime
+
+
+class BareDispatch(_Message):
+    keys: list[str]
+
+
+class BareState(_Message):
+    instance: str
+    status: str | None = None
+    deadline: datetime | None = None
+    report_id: str | None = None
+
+
+def report_id_of(instance: str) -> str:
+    return f"bare-report-{instance}"
+
+
+def _refuse(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type=reason, non_retryable=True)
+
+
+class BareActivities:
+    """Trivial steps; ``dispatch`` and ``start_report`` start workflows, as Reviewdesk's do."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn(name="bare_step")
+    async def step(self, name: str) -> list[str]:
+        return [name]
+
+    @activity.defn(name="bare_dispatch")
+    async def dispatch(self, inp: BareDispatch) -> None:
+        for key in inp.keys:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await self.client.start_workflow(
+                    BareDeliveryWorkflow.run,
+                    key,
+                    id=f"bare-message-{key}",
+                    task_queue=activity.info().task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+
+    @activity.defn(name="bare_start_report")
+    async def start_report(self, inp: BareReportInput) -> None:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self.client.start_workflow(
+                BareReportWorkflow.run,
+                inp,
+                id=report_id_of(inp.instance),
+                task_queue=activity.info().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+
+
+async def _step(name: str) -> list[str]:
+    result: list[str] = await workflow.execute_activity_method(
+        BareActivities.step, name, start_to_close_timeout=STORE_TIMEOUT, retry_policy=STORE_RETRY
+    )
+    return result
+
+
+async def _dispatch(*keys: str) -> None:
+    await workflow.execute_activity_method(
+        BareActivities.dispatch,
+        BareDispatch(keys=list(keys)),
+        start_to_close_timeout=STORE_TIMEOUT,
+        retry_policy=STORE_RETRY,
+    )
+
+
+@workflow.defn
+class BareLifecycleWorkflow:
+    @workflow.init
+    def __init__(self, inp: BareInput) -> None:
+        self._inp = inp
+        self._status: str | None = None
+        self._deadline: datetime | None = None
+        self._answered = False
+        self._report = False
+        self._close = False
+        self._window_over = False
+
+    @workflow.run
+    async def run(self, inp: BareInput) -> BareState:
+        await _step("check_eligibility")
+        deadline = workflow.now() + inp.reply_window
+        await _step("open_contact")
+        await _step("send_request_to_reviewer")
+        self._deadline = deadline
+        self._status = "awaiting_reply"
+        await _dispatch(f"{inp.instance}:requested")
+
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._answered or self._close, timeout=deadline - workflow.now()
+            )
+        self._window_over = True
+        if self._close and not self._answered:
+            return await self._closed()
+        await _step("record_outcome")
+        self._status = "replied" if self._answered else "no_response"
+        await _dispatch(f"{inp.instance}:outcome")
+
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._report or self._close, timeout=inp.report_window
+            )
+        if not self._report:
+            return await self._closed()
+        await _step("file_report")
+        await workflow.execute_activity_method(
+            BareActivities.start_report,
+            BareReportInput(
+                instance=inp.instance, sla_deadline=workflow.now() + inp.moderation_sla
+            ),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        self._status = "reported"
+        await _dispatch(f"{inp.instance}:reported")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _closed(self) -> BareState:
+        await _step("close_contact")
+        self._status = "closed"
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.query
+    def state(self) -> BareState:
+        return BareState(
+            instance=self._inp.instance,
+            status=self._status,
+            deadline=self._deadline,
+            report_id=report_id_of(self._inp.instance) if self._status == "reported" else None,
+        )
+
+    @workflow.update
+    async def opened(self) -> BareState:
+        await workflow.wait_condition(lambda: self._status is not None)
+        return self.state()
+
+    @workflow.update
+    async def answer(self) -> BareState:
+        self._answered = True
+        await workflow.wait_condition(lambda: self._status not in (None, "awaiting_reply"))
+        return self.state()
+
+    @answer.validator
+    def _validate_answer(self) -> None:
+        if self._answered or self._close or self._window_over or self._status != "awaiting_reply":
+            raise _refuse("window_closed")
+
+    @workflow.update
+    async def report(self) -> BareState:
+        self._report = True
+        await workflow.wait_condition(lambda: self._status == "reported")
+        return self.state()
+
+    @report.validator
+    def _validate_report(self) -> None:
+        if self._report or self._close:
+            raise _refuse("contact_closed")
+        if self._status not in ("replied", "no_response"):
+            raise _refuse("window_open")
+
+    @workflow.update
+    async def close(self) -> BareState:
+        self._close = True
+        await workflow.wait_condition(lambda: self._status == "closed")
+        return self.state()
+
+    @close.validator
+    def _validate_close(self) -> None:
+        if self._report or self._close or self._status is None:
+            raise _refuse("contact_closed")
+
+
+@workflow.defn
+class BareReportWorkflow:
+    @workflow.init
+    def __init__(self, inp: BareReportInput) -> None:
+        self._decided = False
+        self._done = False
+
+    @workflow.run
+    async def run(self, inp: BareReportInput) -> bool:
+        await _step("open_report")
+        await _dispatch(f"{inp.instance}:report_opened")
+        try:
+            await workflow.wait_condition(
+                lambda: self._decided, timeout=inp.sla_deadline - workflow.now()
+            )
+        except TimeoutError:
+            await _step("escalate")
+            await workflow.wait_condition(lambda: self._decided)
+        await _step("apply_decision")
+        self._done = True
+        await _dispatch(f"{inp.instance}:decided_business", f"{inp.instance}:decided_reviewer")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return True
+
+    @workflow.update
+    async def decide(self) -> bool:
+        self._decided = True
+        await workflow.wait_condition(lambda: self._done)
+        return True
+
+    @decide.validator
+    def _validate_decide(self) -> None:
+        if self._decided:
+            raise _refuse("already_decided")
+
+
+@workflow.defn
+class BareDeliveryWorkflow:
+    @workflow.run
+    async def run(self, key: str) -> bool:
+        await workflow.execute_activity_method(
+            BareActivities.step,
+            key,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(days=2),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=1),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(minutes=10),
+            ),
+        )
+        return True
+
+
+BARE_WORKFLOWS = [BareLifecycleWorkflow, BareReportWorkflow, BareDeliveryWorkflow]

@@ -1,0 +1,122 @@
+"""The JSON API of DESIGN, under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, status
+
+from domain.enums import ReportStatus
+from domain.refusals import Refusal, Refused
+from starter.inputs import ContactRequestBody, DecisionBody, ReportBody
+from starter.web import reads
+from starter.web.auth import BusinessDep, ModeratorDep, ServiceDep
+from starter.web.schemas import ContactOut, ContactSummary, PublicReviews, ReportOut
+
+router = APIRouter(prefix="/api/v1")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key returns the first answer, never a second contact.",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key, or a wrong one"},
+    404: {"description": "Not found, or not yours"},
+    422: {"description": "Malformed body, or not eligible (see error.code)"},
+}
+
+
+@router.post(
+    "/reviews/{review_id}/contacts",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ERRORS, 409: {"description": "An open contact, or already reported"}},
+    tags=["business"],
+)
+async def request_contact(
+    review_id: str,
+    body: ContactRequestBody,
+    business: BusinessDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ContactOut:
+    """Ask to contact the author of one of your reviews; answers once the contact is open."""
+    view = await service.request_contact(
+        business.id, review_id, body, idempotency_key=idempotency_key
+    )
+    return ContactOut.of(view)
+
+
+@router.get("/contacts", tags=["business"], responses=ERRORS)
+async def list_contacts(
+    business: BusinessDep, service: ServiceDep, limit: Limit = 50, offset: Offset = 0
+) -> list[ContactSummary]:
+    found = await service.contacts_of(business.id, limit=limit, offset=offset)
+    return [ContactSummary.model_validate(c.model_dump()) for c in found]
+
+
+@router.get("/contacts/{contact_id}", tags=["business"], responses=ERRORS)
+async def get_contact(contact_id: str, business: BusinessDep, service: ServiceDep) -> ContactOut:
+    return ContactOut.of(await service.contact_of(business.id, contact_id))
+
+
+@router.post(
+    "/contacts/{contact_id}/report",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["business"],
+    responses={**ERRORS, 409: {"description": "Window open, already reported, or too late"}},
+)
+async def report_contact(
+    contact_id: str, body: ReportBody, business: BusinessDep, service: ServiceDep
+) -> ReportOut:
+    """Report the review as not a genuine experience; it is hidden when this answers."""
+    return ReportOut.of(await service.report(business.id, contact_id, body))
+
+
+@router.post(
+    "/contacts/{contact_id}/close",
+    tags=["business"],
+    responses={**ERRORS, 409: {"description": "Already closed or reported"}},
+)
+async def close_contact(contact_id: str, business: BusinessDep, service: ServiceDep) -> ContactOut:
+    return ContactOut.of(await service.close(business.id, contact_id))
+
+
+@router.get("/reports", tags=["moderator"], responses=ERRORS)
+async def list_reports(
+    moderator: ModeratorDep,
+    service: ServiceDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: ReportStatus = ReportStatus.PENDING,
+) -> list[ReportOut]:
+    """Reports with the given status, oldest first."""
+    found = await service.reports(status, limit=limit, offset=offset)
+    return [ReportOut.of(await service.report_view(r.id)) for r in found]
+
+
+@router.post(
+    "/reports/{report_id}/decision",
+    tags=["moderator"],
+    responses={**ERRORS, 409: {"description": "Already decided"}},
+)
+async def decide_report(
+    report_id: str, body: DecisionBody, moderator: ModeratorDep, service: ServiceDep
+) -> ReportOut:
+    return ReportOut.of(await service.decide(moderator.id, report_id, body))
+
+
+@router.get("/businesses/{business_id}/reviews", tags=["public"])
+async def public_reviews(
+    business_id: str, service: ServiceDep, limit: Limit = 50, offset: Offset = 0
+) -> PublicReviews:
+    """What anyone sees: visible reviews with labels, placeholders for hidden ones."""
+    page = await reads.public_reviews(service, business_id, limit=limit, offset=offset)
+    if page is None:
+        raise Refused(Refusal.BUSINESS_NOT_FOUND)
+    return page

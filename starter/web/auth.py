@@ -1,0 +1,133 @@
+"""Who is calling: API keys for the JSON API, a signed session cookie for the pages.
+
+Keys are stored hashed; a session cookie holds only the account id, its role and a CSRF token,
+signed with the app's secret, HttpOnly and SameSite.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from starter.service import Reviewdesk
+from starter.web.errors import ApiError
+from store import accounts
+from store.records import Business, Moderator
+
+SESSION_COOKIE = "rd_session"
+SESSION_MAX_AGE = 12 * 3600
+Role = Literal["business", "moderator"]
+
+bearer = HTTPBearer(auto_error=False, description="Your business or moderator API key.")
+
+
+def service_of(request: Request) -> Reviewdesk:
+    service: Reviewdesk = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Reviewdesk, Depends(service_of)]
+
+
+async def account_for_key(service: Reviewdesk, key: str) -> Business | Moderator | None:
+    async with service.db.read() as conn:
+        return await accounts.business_for_key(conn, key) or await accounts.moderator_for_key(
+            conn, key
+        )
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(
+        401,
+        "unauthorized",
+        "Sign in with your API key: Authorization: Bearer <key>.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def _account(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Business | Moderator:
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized()
+    account = await account_for_key(service_of(request), credentials.credentials)
+    if account is None:
+        raise _unauthorized()
+    return account
+
+
+async def current_business(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Business:
+    account = await _account(request, credentials)
+    if not isinstance(account, Business):
+        raise ApiError(403, "forbidden", "This needs a business API key.")
+    return account
+
+
+async def current_moderator(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Moderator:
+    account = await _account(request, credentials)
+    if not isinstance(account, Moderator):
+        raise ApiError(403, "forbidden", "This needs a moderator API key.")
+    return account
+
+
+BusinessDep = Annotated[Business, Depends(current_business)]
+ModeratorDep = Annotated[Moderator, Depends(current_moderator)]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    role: Role
+    account_id: str
+    name: str
+    csrf: str
+
+
+def _signer(request: Request) -> URLSafeTimedSerializer:
+    signer: URLSafeTimedSerializer = request.app.state.signer
+    return signer
+
+
+def session_of(request: Request) -> Session | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _signer(request).loads(raw, max_age=SESSION_MAX_AGE)
+        return Session(**data)
+    except (BadSignature, TypeError):
+        return None
+
+
+def start_session(request: Request, response: Response, account: Business | Moderator) -> None:
+    role: Role = "business" if isinstance(account, Business) else "moderator"
+    session = Session(role, account.id, account.name, secrets.token_urlsafe(24))
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer(request).dumps(session.__dict__),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.secure_cookies,
+        path="/",
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def csrf_ok(session: Session, submitted: str | None) -> bool:
+    return submitted is not None and hmac.compare_digest(session.csrf, submitted)

@@ -1,0 +1,68 @@
+"""Every error the API answers with has one shape: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.refusals import Refused
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install(app: FastAPI, *, page_error: Any) -> None:
+    """JSON errors under /api; pages render their own error page through ``page_error``."""
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        status = exc.reason.http_status
+        if not is_api(request):
+            return page_error(request, status, exc.message, exc.reason.value)  # type: ignore[no-any-return]
+        return JSONResponse(error_body(exc.reason.value, exc.message), status_code=status)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if not is_api(request):
+            return page_error(request, exc.status, exc.message, exc.code)  # type: ignore[no-any-return]
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        if not is_api(request):
+            return page_error(request, 422, message, "invalid_input")  # type: ignore[no-any-return]
+        return JSONResponse(error_body("invalid_input", message, details=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = str(exc.detail) if exc.detail else code
+        if not is_api(request):
+            return page_error(request, exc.status_code, message, code)  # type: ignore[no-any-return]
+        return JSONResponse(error_body(code, message), status_code=exc.status_code)
+
+
+def too_large(request: Request) -> Response:
+    message = "The request body is too large."
+    return JSONResponse(error_body("too_large", message), status_code=413)

@@ -1,0 +1,287 @@
+"""Server-rendered pages: public reviews, the reviewer's reply page, the business dashboard and
+the moderation queue. Forms post back here; every signed-in form carries a CSRF token."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from domain.enums import REPORT_REASON, Answer, Decision, Grounds, RequestedItem
+from domain.refusals import Refusal, Refused
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.web import reads
+from starter.web.auth import (
+    ServiceDep,
+    Session,
+    account_for_key,
+    csrf_ok,
+    end_session,
+    session_of,
+    start_session,
+)
+from starter.web.errors import ApiError
+from store import directory
+from store.records import Business, now
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["REPORT_REASON"] = REPORT_REASON
+templates.env.filters["when"] = lambda d: d.strftime("%d %b %Y, %H:%M UTC") if d else ""
+templates.env.globals["can_report"] = reads.can_report
+templates.env.globals["can_close"] = reads.can_close
+templates.env.globals["now"] = now
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF = "rd_login_csrf"
+NOTICES = {
+    "contact": "The reviewer has been emailed. You will be told when they answer.",
+    "reported": "The review is reported and hidden while a moderator looks into it.",
+    "closed": "The contact is closed.",
+    "decided": "Decision recorded; the business and the reviewer have been told.",
+}
+REQUESTED_LABELS = {
+    RequestedItem.ORDER_REFERENCE: "Order reference",
+    RequestedItem.CONTACT_DETAILS: "Contact details",
+    RequestedItem.EXPERIENCE_DETAILS: "Details of the experience",
+}
+templates.env.globals["REQUESTED_LABELS"] = REQUESTED_LABELS
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("session", session_of(request))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def page_error(request: Request, status: int, message: str, code: str) -> HTMLResponse:
+    if code == Refusal.LINK_NOT_FOUND.value:
+        # A forged link learns nothing: a plain 404, like any unknown address.
+        message = "This page does not exist."
+    return render(request, "error.html", status, status=status, message=message, code=code)
+
+
+def _signed_in(
+    request: Request, role: str, csrf: str | None = None, *, post: bool = False
+) -> Session:
+    session = session_of(request)
+    if session is None or session.role != role:
+        raise ApiError(401, "unauthorized", "Please sign in first.")
+    if post and not csrf_ok(session, csrf):
+        raise ApiError(403, "csrf", "This form has expired; please go back and try again.")
+    return session
+
+
+def _back(path: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?notice={notice}", status_code=303)
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("notice", ""))
+
+
+def _first_problem(err: ValidationError) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    return f"{field}: {first['msg']}" if field else str(first["msg"])
+
+
+# --- anyone ------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request, service: ServiceDep) -> HTMLResponse:
+    async with service.db.read() as conn:
+        found = await directory.businesses(conn)
+    return render(request, "index.html", businesses=found)
+
+
+@router.get("/businesses/{business_id}", response_class=HTMLResponse)
+async def business_page(business_id: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    page = await reads.public_reviews(service, business_id)
+    if page is None:
+        raise Refused(Refusal.BUSINESS_NOT_FOUND)
+    return render(request, "business.html", page=page)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", csrf=token)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    service: ServiceDep,
+    api_key: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF)
+    if not expected or not secrets.compare_digest(expected, csrf):
+        raise ApiError(403, "csrf", "This form has expired; please reload the sign-in page.")
+    account = await account_for_key(service, api_key.strip())
+    if account is None:
+        return render(request, "login.html", 401, csrf=csrf, error="That key is not valid.")
+    target = "/dashboard" if isinstance(account, Business) else "/moderation"
+    response = RedirectResponse(target, status_code=303)
+    start_session(request, response, account)
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    session = session_of(request)
+    response = RedirectResponse("/", status_code=303)
+    if session is not None and csrf_ok(session, csrf):
+        end_session(response)
+    return response
+
+
+# --- reviewer ----------------------------------------------------------------------------------
+
+
+@router.get("/reply/{token}", response_class=HTMLResponse)
+async def reply_page(token: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    """Showing the request never uses up the link: mail scanners open links too."""
+    view = await service.reply_request(token)
+    contact = view.contact
+    if contact.answer_id is not None:
+        return render(request, "reply_done.html", 409, view=view, already=True)
+    if not contact.status.window_closed and now() < contact.deadline:
+        return render(request, "reply.html", view=view)
+    closed_at = contact.window_closed_at or contact.deadline
+    return render(request, "reply_closed.html", 410, view=view, closed_at=closed_at)
+
+
+@router.post("/reply/{token}", response_class=HTMLResponse)
+async def reply_submit(
+    token: str,
+    request: Request,
+    service: ServiceDep,
+    action: Annotated[Answer, Form()],
+    order_reference: Annotated[str | None, Form()] = None,
+    contact_details: Annotated[str | None, Form()] = None,
+    message: Annotated[str | None, Form()] = None,
+) -> HTMLResponse:
+    view = await service.reply_request(token)
+    try:
+        body = ReplyBody(
+            order_reference=order_reference, contact_details=contact_details, message=message
+        )
+    except ValidationError as err:
+        return render(request, "reply.html", 422, view=view, error=_first_problem(err))
+    try:
+        await service.answer(token, action, body)
+    except Refused as refusal:
+        if refusal.reason is Refusal.WINDOW_CLOSED:
+            closed_at = view.contact.window_closed_at or view.contact.deadline
+            return render(request, "reply_closed.html", 410, view=view, closed_at=closed_at)
+        if refusal.reason is Refusal.ALREADY_ANSWERED:
+            return render(request, "reply_done.html", 409, view=view, already=True)
+        raise
+    return render(request, "reply_done.html", view=view, declined=action is Answer.DECLINE)
+
+
+# --- business ----------------------------------------------------------------------------------
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def business_dashboard(request: Request, service: ServiceDep) -> Response:
+    session = session_of(request)
+    if session is None or session.role != "business":
+        return RedirectResponse("/login", status_code=303)
+    board = await reads.dashboard(service, session.account_id)
+    return render(
+        request, "dashboard.html", board=board, notice=_notice(request), grounds=list(Grounds)
+    )
+
+
+@router.post("/dashboard/reviews/{review_id}/contact")
+async def find_reviewer(
+    review_id: str,
+    request: Request,
+    service: ServiceDep,
+    csrf: Annotated[str, Form(max_length=100)],
+    message: Annotated[str, Form(max_length=5000)] = "",
+    requested: Annotated[list[RequestedItem] | None, Form()] = None,
+) -> Response:
+    session = _signed_in(request, "business", csrf, post=True)
+    try:
+        body = ContactRequestBody(message=message, requested=requested or [])
+    except ValidationError as err:
+        raise ApiError(422, "invalid_input", _first_problem(err)) from None
+    await service.request_contact(session.account_id, review_id, body)
+    return _back("/dashboard", "contact")
+
+
+@router.post("/dashboard/contacts/{contact_id}/report")
+async def report_review(
+    contact_id: str,
+    request: Request,
+    service: ServiceDep,
+    csrf: Annotated[str, Form(max_length=100)],
+    grounds: Annotated[Grounds, Form()],
+) -> Response:
+    session = _signed_in(request, "business", csrf, post=True)
+    await service.report(session.account_id, contact_id, ReportBody(grounds=grounds))
+    return _back("/dashboard", "reported")
+
+
+@router.post("/dashboard/contacts/{contact_id}/close")
+async def close_contact(
+    contact_id: str,
+    request: Request,
+    service: ServiceDep,
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    session = _signed_in(request, "business", csrf, post=True)
+    await service.close(session.account_id, contact_id)
+    return _back("/dashboard", "closed")
+
+
+# --- moderator ---------------------------------------------------------------------------------
+
+
+@router.get("/moderation", response_class=HTMLResponse)
+async def moderation_queue(request: Request, service: ServiceDep) -> Response:
+    session = session_of(request)
+    if session is None or session.role != "moderator":
+        return RedirectResponse("/login", status_code=303)
+    pending = await reads.queue(service)
+    answers = {}
+    for item in pending:
+        view = await service.contact_view(item.contact.id)
+        answers[item.report.id] = view.answer
+    return render(
+        request,
+        "moderation.html",
+        pending=pending,
+        answers=answers,
+        notice=_notice(request),
+        at=now(),
+    )
+
+
+@router.post("/moderation/reports/{report_id}/decision")
+async def decide(
+    report_id: str,
+    request: Request,
+    service: ServiceDep,
+    csrf: Annotated[str, Form(max_length=100)],
+    decision: Annotated[Decision, Form()],
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    session = _signed_in(request, "moderator", csrf, post=True)
+    try:
+        body = DecisionBody(decision=decision, note=note)
+    except ValidationError as err:
+        raise ApiError(422, "invalid_input", _first_problem(err)) from None
+    await service.decide(session.account_id, report_id, body)
+    return _back("/moderation", "decided")

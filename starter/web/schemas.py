@@ -1,0 +1,183 @@
+"""What the API returns: what each caller may see, and nothing more (no reviewer address)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain.enums import (
+    ContactStatus,
+    Decision,
+    Grounds,
+    ReportStatus,
+    RequestedItem,
+    Visibility,
+)
+from starter.service import ContactView, Notification, ReportView
+from store.records import Event, Review
+
+HIDDEN_PLACEHOLDER = "This review is hidden while a report about it is handled."
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    subject_id: str
+    type: str
+    detail: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, event: Event) -> HistoryEntry:
+        return cls(at=event.at, subject_id=event.subject_id, type=event.type, detail=event.detail)
+
+
+class ReplyOut(BaseModel):
+    answer: str
+    order_reference: str | None = None
+    contact_details: str | None = None
+    message: str | None = None
+    submitted_at: datetime
+
+
+class ContactOut(BaseModel):
+    id: str
+    review_id: str
+    status: ContactStatus
+    message: str
+    requested: list[RequestedItem]
+    opened_at: datetime
+    deadline: datetime
+    window_closed_at: datetime | None = None
+    report_deadline: datetime | None = None
+    reply: ReplyOut | None = None
+    report_id: str | None = None
+    history: list[HistoryEntry] = []
+    notifications: list[Notification] = []
+
+    @classmethod
+    def of(cls, view: ContactView) -> ContactOut:
+        c = view.contact
+        reply = None
+        if view.answer is not None:
+            reply = ReplyOut(
+                answer=view.answer.answer.value,
+                order_reference=view.answer.order_reference,
+                contact_details=view.answer.contact_details,
+                message=view.answer.message,
+                submitted_at=view.answer.submitted_at,
+            )
+        return cls(
+            id=c.id,
+            review_id=c.review_id,
+            status=c.status,
+            message=c.message,
+            requested=c.requested,
+            opened_at=c.opened_at,
+            deadline=c.deadline,
+            window_closed_at=c.window_closed_at,
+            report_deadline=c.report_deadline,
+            reply=reply,
+            report_id=c.report_id,
+            history=[HistoryEntry.of(e) for e in view.history],
+            notifications=view.notifications,
+        )
+
+
+class ContactSummary(BaseModel):
+    id: str
+    review_id: str
+    status: ContactStatus
+    opened_at: datetime
+    deadline: datetime
+    report_deadline: datetime | None = None
+    report_id: str | None = None
+
+
+class ReviewOut(BaseModel):
+    id: str
+    business_id: str
+    rating: int
+    title: str
+    text: str
+    created_at: datetime
+    visibility: Visibility
+    labels: list[str]
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewOut:
+        return cls.model_validate(review.model_dump())
+
+
+class DecisionOut(BaseModel):
+    decision: Decision
+    note: str
+    moderator_id: str
+    decided_at: datetime
+
+
+class ReportOut(BaseModel):
+    id: str
+    review_id: str
+    contact_id: str
+    business_id: str
+    reason: str
+    grounds: Grounds
+    status: ReportStatus
+    opened_at: datetime
+    sla_deadline: datetime
+    escalated_at: datetime | None = None
+    decided_at: datetime | None = None
+    review: ReviewOut
+    decision: DecisionOut | None = None
+    history: list[HistoryEntry] = []
+
+    @classmethod
+    def of(cls, view: ReportView) -> ReportOut:
+        from domain.enums import REPORT_REASON
+
+        r = view.report
+        decision = None
+        if view.decision is not None:
+            decision = DecisionOut(
+                decision=view.decision.decision,
+                note=view.decision.note,
+                moderator_id=view.decision.moderator_id,
+                decided_at=r.decided_at or view.decision.submitted_at,
+            )
+        return cls(
+            id=r.id,
+            review_id=r.review_id,
+            contact_id=r.contact_id,
+            business_id=r.business_id,
+            reason=REPORT_REASON,
+            grounds=r.grounds,
+            status=r.status,
+            opened_at=r.opened_at,
+            sla_deadline=r.sla_deadline,
+            escalated_at=r.escalated_at,
+            decided_at=r.decided_at,
+            review=ReviewOut.of(view.review),
+            decision=decision,
+            history=[HistoryEntry.of(e) for e in view.history],
+        )
+
+
+class PublicReview(BaseModel):
+    """A review as the public sees it: a hidden one is only a placeholder."""
+
+    id: str
+    hidden: bool = False
+    placeholder: str | None = None
+    rating: int | None = None
+    title: str | None = None
+    text: str | None = None
+    author: str | None = None
+    created_at: datetime | None = None
+    labels: list[str] = []
+
+
+class PublicReviews(BaseModel):
+    business_id: str
+    business_name: str
+    reviews: list[PublicReview]

@@ -1,0 +1,260 @@
+"""The store and Temporal agree: the invariants that must hold whatever crashed, and when.
+
+``violations`` returns what is wrong, one line each; an empty list means consistent. The checks
+in ``_always`` hold at every instant, in the middle of any step, because each step writes in one
+transaction; ``settled=True`` adds what holds once nothing is in flight (every message sent, no
+workflow failed, no workflow running without its record).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import contact_workflow_id, report_workflow_id
+from domain.enums import REVIEWER_CONTACTED_LABEL, ContactStatus
+from store import Database
+from store.records import fetch_all
+
+_OPEN = tuple(s.value for s in ContactStatus if s.is_open)
+_RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+_OUTCOME_EVENT = {"reply": "replied", "decline": "declined", None: "no_response"}
+
+
+async def violations(
+    db: Database, client: Client, *, task_queue: str | None = None, settled: bool = False
+) -> list[str]:
+    async with db.read() as conn:
+        rows = await _rows(conn)
+    found = _always(rows)
+    missing = await _workflows_of_open_records(client, rows, settled=settled)
+    if missing and not settled:
+        # A record read as open may have closed, and its workflow ended, since: ask again.
+        async with db.read() as conn:
+            again = await _workflows_of_open_records(client, await _rows(conn), settled=False)
+        missing = [m for m in missing if m in again]
+    found += missing
+    if settled:
+        found += _settled_store(rows)
+        if task_queue is not None:
+            found += await _no_stray_workflows(client, rows, task_queue)
+    return found
+
+
+async def wait_consistent(
+    db: Database,
+    client: Client,
+    *,
+    task_queue: str | None = None,
+    settled: bool = True,
+    timeout: float = 30,
+) -> list[str]:
+    """Violations once they are gone, or those left after ``timeout`` (visibility lags a little)."""
+    import asyncio
+
+    give_up = time.monotonic() + timeout
+    while True:
+        found = await violations(db, client, task_queue=task_queue, settled=settled)
+        if not found or time.monotonic() > give_up:
+            return found
+        await asyncio.sleep(0.5)
+
+
+# --- what the store holds --------------------------------------------------------------------
+
+
+async def _rows(conn: aiosqlite.Connection) -> dict[str, Any]:
+    async def all_of(sql: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in await fetch_all(conn, sql)]
+
+    return {
+        "contacts": await all_of(
+            "SELECT c.*, a.answer AS answer_kind FROM contacts c"
+            " LEFT JOIN answers a ON a.id = c.answer_id"
+        ),
+        "reviews": await all_of("SELECT id, visibility FROM reviews"),
+        "labels": await all_of("SELECT review_id, label FROM review_labels"),
+        "reports": await all_of("SELECT * FROM reports"),
+        "decisions": {r["id"]: r for r in await all_of("SELECT * FROM decisions")},
+        "events": {
+            (r["subject_id"], r["type"])
+            for r in await all_of("SELECT subject_id, type FROM events")
+        },
+        "outbox": {r["key"]: r for r in await all_of("SELECT key, status FROM outbox")},
+    }
+
+
+def _always(rows: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    events: set[tuple[str, str]] = rows["events"]
+    outbox: dict[str, Any] = rows["outbox"]
+    labels = {(r["review_id"], r["label"]) for r in rows["labels"]}
+    contacted = {c["review_id"] for c in rows["contacts"]}
+    reports = {r["id"]: r for r in rows["reports"]}
+    reports_of_review = {r["review_id"]: r for r in rows["reports"]}
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            found.append(message)
+
+    open_per_review: dict[str, int] = {}
+    for c in rows["contacts"]:
+        cid, status = c["id"], c["status"]
+        # Opened in one step: record, label and history together, or none of them.
+        need((c["review_id"], REVIEWER_CONTACTED_LABEL) in labels, f"{cid}: review has no label")
+        need((cid, "opened") in events, f"{cid}: no 'opened' history")
+        # The request email and the token in its link are written together.
+        has_request = f"{cid}:contact.requested:reviewer" in outbox
+        need(
+            (c["token_hash"] is not None) == has_request,
+            f"{cid}: reply token and request email disagree",
+        )
+        if status in _OPEN:
+            open_per_review[c["review_id"]] = open_per_review.get(c["review_id"], 0) + 1
+        if c["report_deadline"] is not None:
+            # The reply window closed through record_outcome: its status, history and email.
+            outcome = _OUTCOME_EVENT.get(c["answer_kind"], "no_response")
+            need((cid, outcome) in events, f"{cid}: window closed without '{outcome}' history")
+            need(
+                f"{cid}:contact.{outcome}:business" in outbox,
+                f"{cid}: window closed without telling the business",
+            )
+            need(c["window_closed_at"] is not None, f"{cid}: report deadline without window end")
+        if status in ("replied", "declined"):
+            need(
+                c["answer_kind"] == ("reply" if status == "replied" else "decline"),
+                f"{cid}: {status} without a matching answer",
+            )
+        if status == "awaiting_reply":
+            need(c["answer_id"] is None, f"{cid}: awaiting a reply it has")
+        if status == "reported":
+            report = reports.get(c["report_id"] or "")
+            need(report is not None, f"{cid}: reported without its report")
+            need((cid, "reported") in events, f"{cid}: no 'reported' history")
+            if report is not None:
+                need(report["contact_id"] == cid, f"{cid}: its report names another contact")
+                need(
+                    f"{report['id']}:report.opened:business" in outbox,
+                    f"{cid}: reported without telling the business",
+                )
+        if status == "closed":
+            need(c["closed_at"] is not None, f"{cid}: closed without a time")
+            need((cid, "closed") in events, f"{cid}: no 'closed' history")
+    for review_id, count in open_per_review.items():
+        need(count == 1, f"{review_id}: {count} open contacts")
+    for review_id, label in labels:
+        need(review_id in contacted, f"{review_id}: label '{label}' without any contact")
+
+    for review in rows["reviews"]:
+        rid, visibility = review["id"], review["visibility"]
+        report = reports_of_review.get(rid)
+        status = report["status"] if report else None
+        if visibility == "hidden":
+            need(status == "pending", f"{rid}: hidden without a pending report")
+        if status == "pending":
+            need(visibility == "hidden", f"{rid}: pending report but review is {visibility}")
+        if status == "upheld":
+            need(visibility == "removed", f"{rid}: upheld report but review is {visibility}")
+        if status == "rejected":
+            need(visibility == "visible", f"{rid}: rejected report but review is {visibility}")
+    for report in rows["reports"]:
+        rid = report["id"]
+        if report["status"] != "pending":
+            decision = rows["decisions"].get(report["decision_id"] or "")
+            need(decision is not None, f"{rid}: decided without its decision")
+            need((rid, report["status"]) in events, f"{rid}: no '{report['status']}' history")
+            event = f"report.{report['status']}"
+            for who in ("business", "reviewer"):
+                need(f"{rid}:{event}:{who}" in outbox, f"{rid}: decision not told to the {who}")
+        if report["escalated_at"] is not None:
+            need(
+                f"{rid}:report.escalated:moderation" in outbox,
+                f"{rid}: escalated without telling the moderators",
+            )
+    return found
+
+
+def _settled_store(rows: dict[str, Any]) -> list[str]:
+    found = [
+        f"outbox {key}: still {row['status']}"
+        for key, row in rows["outbox"].items()
+        if row["status"] != "sent"
+    ]
+    for c in rows["contacts"]:
+        if c["token_hash"] is None:
+            found.append(f"{c['id']}: opened but the reviewer was never sent the request")
+    for report in rows["reports"]:
+        if (report["id"], "opened") not in rows["events"]:
+            found.append(f"{report['id']}: its workflow never opened it")
+        if f"{report['id']}:report.opened:reviewer" not in rows["outbox"]:
+            found.append(f"{report['id']}: the reviewer was never told")
+    return found
+
+
+# --- what Temporal runs ----------------------------------------------------------------------
+
+
+async def _running(client: Client, workflow_id: str) -> bool:
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return bool(described.raw_description.workflow_execution_info.status == _RUNNING)
+
+
+async def _workflows_of_open_records(
+    client: Client, rows: dict[str, Any], *, settled: bool
+) -> list[str]:
+    found: list[str] = []
+    for c in rows["contacts"]:
+        if c["status"] in _OPEN:
+            workflow_id = contact_workflow_id(c["review_id"])
+            if not await _running(client, workflow_id):
+                found.append(f"{c['id']}: open ({c['status']}) but {workflow_id} is not running")
+            elif settled:
+                state = await client.get_workflow_handle(workflow_id).query("state")
+                if state.get("contact_id") != c["id"]:
+                    found.append(f"{c['id']}: {workflow_id} runs another contact")
+    for report in rows["reports"]:
+        if report["status"] == "pending":
+            workflow_id = report_workflow_id(report["review_id"])
+            if not await _running(client, workflow_id):
+                found.append(f"{report['id']}: pending but {workflow_id} is not running")
+    return found
+
+
+async def _no_stray_workflows(client: Client, rows: dict[str, Any], task_queue: str) -> list[str]:
+    """Nothing failed, and nothing runs that the store no longer expects to run."""
+    found: list[str] = []
+    open_reviews = {c["review_id"] for c in rows["contacts"] if c["status"] in _OPEN}
+    pending_reviews = {r["review_id"] for r in rows["reports"] if r["status"] == "pending"}
+    pending_messages = {k for k, r in rows["outbox"].items() if r["status"] == "pending"}
+    async for w in client.list_workflows(f'TaskQueue = "{task_queue}"', page_size=1000):
+        status = w.status.name if w.status else "UNKNOWN"
+        if status not in ("RUNNING", "COMPLETED"):
+            found.append(f"{w.id}: {status}")
+        if status != "RUNNING":
+            continue
+        if w.id.startswith("contact-"):
+            expected = w.id.removeprefix("contact-") in open_reviews
+        elif w.id.startswith("report-"):
+            expected = w.id.removeprefix("report-") in pending_reviews
+        else:
+            expected = w.id.removeprefix("message-") in pending_messages
+        if not expected:
+            found.append(f"{w.id}: running, but the store has nothing open for it")
+    return found
+
+
+def summary(found: Iterable[str], limit: int = 20) -> str:
+    found = list(found)
+    more = f"\n... and {len(found) - limit} more" if len(found) > limit else ""
+    return "\n".join(found[:limit]) + more
