@@ -98,10 +98,11 @@ class Harness:
             return await outbox.all_messages(conn)
 
     async def messages(self, event_type: str, recipient: str) -> list[OutboxMessage]:
+        """Emails only: a business's webhook event for the same step is an outbox row too."""
         return [
             m
             for m in await self.outbox()
-            if m.event_type == event_type and m.recipient_kind == recipient
+            if m.event_type == event_type and m.recipient_kind == recipient and m.channel == "email"
         ]
 
     async def reply_token(self, contact_id: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
@@ -55,6 +57,10 @@ def reply_token_from_mail(mail_dir: Path, contact_id: str, timeout: float = 30) 
         if time.monotonic() > give_up:
             raise AssertionError(f"no email at {path}")
         time.sleep(0.1)
-    match = re.search(r"/reply/([A-Za-z0-9_\-]+)", path.read_text())
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    body = mail.get_body(("plain",))
+    assert body is not None
+    # Decoded, as a mail client shows it: the raw file may wrap long lines (quoted-printable).
+    match = re.search(r"/reply/([A-Za-z0-9_\-]+)", body.get_content())
     assert match
     return match.group(1)

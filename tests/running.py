@@ -44,8 +44,12 @@ class RunningService:
     def call(self, work: Callable[[Reviewdesk], Awaitable[T]]) -> T:
         """Runs ``work`` with the service, on the service's own loop, and waits for it."""
         assert self._loop is not None and self._service is not None
-        future = asyncio.run_coroutine_threadsafe(work(self._service), self._loop)  # type: ignore[arg-type]
-        return future.result(60)
+        service = self._service
+
+        async def run() -> T:
+            return await work(service)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(60)
 
     def _run(self) -> None:
         try:

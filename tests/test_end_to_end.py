@@ -8,10 +8,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.processes import ROOT, cli, cli_json, env_for, reply_token_from_mail
+from tests.processes import BIN, ROOT, cli, cli_json, env_for, free_port, reply_token_from_mail
 
 
 @pytest.fixture
@@ -33,7 +34,17 @@ def service_env(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[dict[s
         stderr=subprocess.PIPE,
         text=True,
     )
+    env["REVIEWDESK_WEB_PORT"] = str(free_port())
+    web = subprocess.Popen(
+        [str(BIN / "reviewdesk"), "web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield env
+    web.terminate()
+    web.wait(timeout=30)
     worker.terminate()
     _, errors = worker.communicate(timeout=30)
     assert worker.returncode == 0, errors
@@ -76,6 +87,19 @@ def test_cli_drives_a_contact_through_reply_report_and_decision_on_the_dev_serve
     decided = cli_json(env, "decide", report_id, "uphold", "--note", "Order not in our system")
     assert decided["report"]["status"] == "upheld"
     assert decided["review"]["visibility"] == "removed"
+
+    # `reviewdesk web`, on its own, shows the outcome on the public page: the review is gone.
+    base = f"http://127.0.0.1:{env['REVIEWDESK_WEB_PORT']}"
+    give_up = time.monotonic() + 30
+    while True:
+        try:
+            page = httpx.get(f"{base}/businesses/biz_harbour_bakery")
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < give_up, "reviewdesk web never answered"
+            time.sleep(0.2)
+    assert page.status_code == 200 and "Cake arrived late" in page.text
+    assert "Stale bread, rude staff" not in page.text
 
     shown = cli(env, "show", contact_id).stdout
     assert f"contact {contact_id}" in shown and "status reported" in shown

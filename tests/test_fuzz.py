@@ -65,33 +65,45 @@ def test_schema_driven_fuzz_of_every_route_finds_no_5xx_and_refusals_change_noth
     schema = schemathesis.openapi.from_url(f"{service.base_url}/api/v1/openapi.json")
     keys = {"moderator": w.keys[w.moderator], "business": w.keys[w.business]}
     statuses: dict[str, set[int]] = {}
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())  # type: ignore[union-attr]
+        # A fuzzed webhook URL could send events off this machine; its validation is tested
+        # on its own (tests/test_delivery_webhooks.py, tests/test_web_api.py).
+        if not (op.method.upper() == "PUT" and op.path == "/api/v1/webhook")
+    ]
+    assert len(operations) == 9
 
     for operation in operations:
-        label = f"{operation.method.upper()} {operation.path}"
-        role = "moderator" if operation.path.startswith("/api/v1/reports") else "business"
-
-        @FUZZ
-        @given(case=operation.as_strategy())
-        def check(case: Any) -> None:
-            before = snapshot(service)
-            response = case.call(
-                base_url=service.base_url,
-                headers={"Authorization": f"Bearer {keys[role]}"},
-                timeout=30,
-            )
-            statuses.setdefault(label, set()).add(response.status_code)
-            assert response.status_code < 500, (label, response.text[:500])
-            if response.status_code >= 400:
-                body = response.json()
-                assert set(body) == {"error"} and body["error"]["code"], body
-                assert snapshot(service) == before, (label, response.status_code)
-
-        check()
+        _fuzz(operation, service, keys, statuses)
     # The fuzz reached past the front door: refusals and successes, not only 401s.
     assert all(401 not in codes for codes in statuses.values()), statuses
     assert any(code == 422 for codes in statuses.values() for code in codes)
+
+
+def _fuzz(
+    operation: Any, service: RunningService, keys: dict[str, str], statuses: dict[str, set[int]]
+) -> None:
+    label = f"{operation.method.upper()} {operation.path}"
+    role = "moderator" if operation.path.startswith("/api/v1/reports") else "business"
+
+    @FUZZ
+    @given(case=operation.as_strategy())
+    def check(case: Any) -> None:
+        before = snapshot(service)
+        response = case.call(
+            base_url=service.base_url,
+            headers={"Authorization": f"Bearer {keys[role]}"},
+            timeout=30,
+        )
+        statuses.setdefault(label, set()).add(response.status_code)
+        assert response.status_code < 500, (label, response.text[:500])
+        if response.status_code >= 400:
+            body = response.json()
+            assert set(body) == {"error"} and body["error"]["code"], body
+            assert snapshot(service) == before, (label, response.status_code)
+
+    check()
 
 
 @FUZZ

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,9 +102,9 @@ def test_every_route_as_each_caller_on_each_business_objects(
         ).json()
 
         before = snapshot(service)
-        for owner, other, contact, review in (("a", "b", a1, a_reviews[2]), ("b", "a", b1, None)):
+        for other, contact, review in (("b", a1, a_reviews[2]), ("a", b1, None)):
             cid = contact["id"]
-            routes = [
+            routes: list[tuple[str, str, Any]] = [
                 ("GET", f"/api/v1/contacts/{cid}", None),
                 ("POST", f"/api/v1/contacts/{cid}/report", {"grounds": "no_response"}),
                 ("POST", f"/api/v1/contacts/{cid}/close", None),

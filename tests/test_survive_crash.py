@@ -46,6 +46,7 @@ SHORT = timedelta(seconds=15)
 BUSINESS_MESSAGE = "Crash suite: we cannot find your order, could you help?"
 CONCURRENCY = 40
 KILLED_AT: list[float] = []
+PHASES: dict[str, float] = {}
 
 # plan: (how the reviewer answers, what the business does after, the moderator's decision)
 PLANS: dict[str, tuple[str, str, str]] = {
@@ -154,6 +155,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
     opening = asyncio.ensure_future(gather_limited(CONCURRENCY, (open_one(c) for c in cases)))
     at_kill_1 = await kill_when(stack, sending_half_done, "a third of the request emails sent")
     await opening
+    PHASES["opened"] = time.monotonic() - started
     assert at_kill_1.get("pending", 0) > 0, f"not killed mid-sending: {at_kill_1}"
 
     # 2. Reviewers answer through the link in their email; businesses close or wait.
@@ -172,6 +174,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
             await services[case.plan].close(case.business_id, case.contact_id)
 
     await gather_limited(CONCURRENCY, (answer(c) for c in cases))
+    PHASES["answered"] = time.monotonic() - started
 
     # 3. Reports once each window has closed; the business that got a reply closes instead.
     async def window_closed(case: Case) -> bool:
@@ -197,6 +200,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
             await service.close(case.business_id, case.contact_id)
 
     await gather_limited(CONCURRENCY, (after_window(c) for c in cases))
+    PHASES["reported"] = time.monotonic() - started
 
     # 4. Moderators decide every report while the worker is killed again mid-decisions.
     async def escalated() -> bool:
@@ -205,6 +209,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
         return all(r is not None and r.escalated_at is not None for r in found)
 
     await eventually(escalated, 60, "overdue reports escalated")
+    PHASES["escalated"] = time.monotonic() - started
     deciding = [c for c in cases if c.report_id]
 
     async def decide(case: Case) -> None:
@@ -223,6 +228,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
     decisions = asyncio.ensure_future(gather_limited(CONCURRENCY, (decide(c) for c in deciding)))
     at_kill_2 = await kill_when(stack, decisions_half_done, "a third of the decisions applied")
     await decisions
+    PHASES["decided"] = time.monotonic() - started
 
     # 5. Everything settles: the left-alone contacts close, every message goes out.
     expected: dict[str, tuple[dict[str, object], set[str]]] = {}
@@ -236,6 +242,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
             return all(m.status != "pending" for m in await outbox.all_messages(conn))
 
     await eventually(settled, 120, "every contact ended and every message sent or failed")
+    PHASES["settled"] = time.monotonic() - started
     for case in cases:
         expected[case.contact_id] = expected_final(case, seeded.webhooks)
 
@@ -320,6 +327,7 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
     assert not leaks, leaks[:10]
     assert not broken, consistency.summary(broken)
     print("kills at", [round(k - started, 2) for k in KILLED_AT], resent_without_kill[:20])
+    print({k: round(v) for k, v in PHASES.items()})
 
 
 def _escalating() -> list[str]:

@@ -1,4 +1,4 @@
-"""Every API route: success, each refusal, ownership, auth and malformed input (issue 4, 1 and 3)."""
+"""Every API route: success, each refusal, ownership, auth, malformed input (issue 4: 1 and 3)."""
 
 from __future__ import annotations
 
@@ -281,7 +281,7 @@ async def test_the_reply_link_survives_repeated_gets_and_is_used_up_by_the_post(
 
 
 async def test_an_expired_reply_link_says_when_the_window_closed(live: Harness) -> None:
-    h, w = live, live.world
+    h = live
     quick = h.settings.model_copy(update={"reply_window": timedelta(seconds=1)})
     h.service = Reviewdesk(h.client, h.db, quick)
     async with web_client(h) as api:
@@ -322,3 +322,28 @@ async def test_openapi_document_lists_every_route_and_responses_set_referrer_pol
             headers={"Content-Type": "application/json"},
         )
         assert (big.status_code, _error(big)) == (413, "too_large")
+
+
+async def test_a_business_sets_its_webhook_sees_the_secret_once_and_lists_its_events(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    biz = as_(w.keys[w.business])
+    async with web_client(h) as api:
+        bad = await api.put("/api/v1/webhook", json={"url": "ftp://example.com/x"}, headers=biz)
+        assert (bad.status_code, _error(bad)) == (422, "invalid_input")
+        anon = await api.put("/api/v1/webhook", json={"url": "http://127.0.0.1:9/hook"})
+        assert anon.status_code == 401
+        made = await api.put(
+            "/api/v1/webhook", json={"url": "http://127.0.0.1:9/hook"}, headers=biz
+        )
+        assert made.status_code == 200 and len(made.json()["secret"]) >= 32
+        assert (await api.get("/api/v1/webhook/deliveries", headers=biz)).json() == []
+
+        contact = await _contact(api, h)
+        await api.post(f"/reply/{await h.reply_token(contact['id'])}", data={"action": "decline"})
+        events = (await api.get("/api/v1/webhook/deliveries", headers=biz)).json()
+        assert [e["event_type"] for e in events] == ["contact.declined"]
+        assert made.json()["secret"] not in str(events)
+        other = as_(w.keys[w.other_business])
+        assert (await api.get("/api/v1/webhook/deliveries", headers=other)).json() == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
+from pydantic import BaseModel, Field
 
 from domain.enums import ReportStatus
 from domain.refusals import Refusal, Refused
-from starter.inputs import ContactRequestBody, DecisionBody, ReportBody
+from starter.inputs import ContactRequestBody, DecisionBody, ReportBody, WebhookBody
+from starter.service import Notification
 from starter.web import reads
 from starter.web.auth import BusinessDep, ModeratorDep, ServiceDep
 from starter.web.schemas import ContactOut, ContactSummary, PublicReviews, ReportOut
@@ -120,3 +122,25 @@ async def public_reviews(
     if page is None:
         raise Refused(Refusal.BUSINESS_NOT_FOUND)
     return page
+
+
+class WebhookOut(BaseModel):
+    url: str
+    secret: str = Field(
+        description="Signs every event (Reviewdesk-Signature). Shown this once: store it now."
+    )
+
+
+@router.put("/webhook", tags=["business"], responses=ERRORS)
+async def set_webhook(body: WebhookBody, business: BusinessDep, service: ServiceDep) -> WebhookOut:
+    """Send your events to this URL from now on; answers with a new signing secret."""
+    secret = await service.set_webhook(business.id, body.url)
+    return WebhookOut(url=body.url, secret=secret)
+
+
+@router.get("/webhook/deliveries", tags=["business"], responses=ERRORS)
+async def webhook_deliveries(
+    business: BusinessDep, service: ServiceDep, limit: Limit = 50
+) -> list[Notification]:
+    """Your webhook events, newest first, with their delivery status (failed ones stay listed)."""
+    return await service.webhook_deliveries(business.id, limit=limit)

@@ -198,9 +198,33 @@ async def business_dashboard(request: Request, service: ServiceDep) -> Response:
     if session is None or session.role != "business":
         return RedirectResponse("/login", status_code=303)
     board = await reads.dashboard(service, session.account_id)
+    business = await service.business(session.account_id)
+    webhooks = await service.webhook_deliveries(session.account_id, limit=20)
     return render(
-        request, "dashboard.html", board=board, notice=_notice(request), grounds=list(Grounds)
+        request,
+        "dashboard.html",
+        board=board,
+        notice=_notice(request),
+        grounds=list(Grounds),
+        webhook_url=business.webhook_url if business else None,
+        webhooks=webhooks,
     )
+
+
+@router.post("/dashboard/webhook", response_class=HTMLResponse)
+async def set_webhook(
+    request: Request,
+    service: ServiceDep,
+    csrf: Annotated[str, Form(max_length=100)],
+    url: Annotated[str, Form(max_length=2000)],
+) -> HTMLResponse:
+    session = _signed_in(request, "business", csrf, post=True)
+    try:
+        secret = await service.set_webhook(session.account_id, url)
+    except ValidationError as err:
+        raise ApiError(422, "invalid_input", _first_problem(err)) from None
+    # The secret is shown on this one page and never again.
+    return render(request, "webhook_secret.html", url=url, secret=secret)
 
 
 @router.post("/dashboard/reviews/{review_id}/contact")
