@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     delivery_attempt_timeout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
     delivery_give_up_after: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
 
+    # How long a store write waits for another process's write to finish before it fails; a
+    # workflow step that fails so is retried with backoff (a locked store heals, nothing is lost).
+    store_busy_timeout: Duration = Field(default=timedelta(seconds=10), ge=timedelta(0))
+
     # Email goes out over SMTP when a host is set; without one it is written as .eml files to
     # the data folder. `starttls` upgrades a plain connection (port 587), `tls` starts encrypted
     # (port 465), `none` is for a relay on the same machine or network only.

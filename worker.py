@@ -61,7 +61,8 @@ def default_activities(
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     """How much one worker process takes on at once; `bench/bare_worker.py` uses the same."""
-    return {}
+    import json, os  # EXPERIMENT
+    return json.loads(os.environ.get("EXP_WORKER_OPTIONS", "{}"))  # EXPERIMENT
 
 
 def build_worker(
@@ -86,7 +87,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from starter.client import connect
 
     client = await connect(settings)
-    async with Database(settings.store_path) as db:
+    async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
         worker = build_worker(client, db, settings)
         async with worker:
             logging.getLogger("reviewdesk").info(

@@ -7,7 +7,10 @@ can drop the copy (README, "Delivery guarantees").
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
+from datetime import timedelta
 
 from temporalio import activity
 from temporalio.client import Client
@@ -85,9 +88,27 @@ class DeliveryActivities:
             raise ApplicationError(
                 failure.public, type="DeliveryFailed", non_retryable=failure.permanent
             ) from None
-        async with self.db.tx() as conn:
-            await outbox.mark_sent(conn, key, now())
+        await self._mark_sent(key)
         return True
+
+    async def _mark_sent(self, key: str) -> None:
+        """Notes a sent message, waiting out a locked or briefly failing store.
+
+        The receiver already has it: failing this attempt now would make Temporal send it again.
+        So the store is retried for as long as this attempt may still run.
+        """
+        delay = 0.1
+        while True:
+            try:
+                async with self.db.tx() as conn:
+                    await outbox.mark_sent(conn, key, now())
+                return
+            except sqlite3.OperationalError:
+                # Another try may wait as long as the busy timeout: it must end in time.
+                if _attempt_time_left() <= self.db.busy_timeout + timedelta(seconds=delay + 1):
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _send(self, message: OutboxMessage, webhook: tuple[str, str] | None) -> None:
         if message.channel == "webhook":
@@ -119,3 +140,13 @@ class DeliveryActivities:
                 key,
                 f"gave up after {attempts} attempts" + (f"; last: {last}" if last else ""),
             )
+
+
+def _attempt_time_left() -> timedelta:
+    """Until Temporal gives up on this attempt and starts another (none outside an activity)."""
+    if not activity.in_activity():
+        return timedelta(0)
+    info = activity.info()
+    if info.start_to_close_timeout is None:
+        return timedelta(0)
+    return info.started_time + info.start_to_close_timeout - now()

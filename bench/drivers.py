@@ -10,10 +10,12 @@ would see.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,8 +33,10 @@ from bench.bare_workflows import (
 from store import Database, outbox
 
 _TOKEN = re.compile(r"/reply/([A-Za-z0-9_\-]+)")
-# How often a client looks again once a window should have closed.
-POLL = 0.2
+# How long a client waits to look (again) once a window should have closed.
+POLL = 0.25
+# Deliveries of a run that are still going this long after its last request are a failure.
+DRAIN_TIMEOUT = 300
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,45 @@ class Plan:
     report: bool
     decide: bool
     uphold: bool
+
+
+class Slots:
+    """At most ``size`` requests in flight; a lifecycle's next step goes before a new contact.
+
+    Twenty clients working through a thousand contacts answer the replies, reports and
+    decisions that are due before they open more contacts; a plain FIFO semaphore would queue a
+    reply behind every contact requested before it, until its window had closed.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    @asynccontextmanager
+    async def hold(self, priority: int) -> AsyncIterator[None]:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._seq += 1
+            heapq.heappush(self._waiting, (priority, self._seq, future))
+            await future  # the slot is handed over by the holder that releases it
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+
+NEW, NEXT = 1, 0  # priorities: a new contact, the next step of one already open
 
 
 def make_plans(n: int, report_share: float, decide_share: float, seed: int = 7) -> list[Plan]:
@@ -60,6 +103,7 @@ def make_plans(n: int, report_share: float, decide_share: float, seed: int = 7) 
 class Recorder:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
     first_start: float | None = None
     last_final: float = 0.0
 
@@ -76,6 +120,9 @@ class Recorder:
 
     def error(self, what: str) -> None:
         self.errors.append(what)
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
 
     @property
     def elapsed(self) -> float:
@@ -100,9 +147,7 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def run_all(
-    n: int, lifecycle: Callable[[int], Awaitable[None]], recorder: Recorder
-) -> None:
+async def run_all(n: int, lifecycle: Callable[[int], Awaitable[None]], recorder: Recorder) -> None:
     async def one(i: int) -> None:
         try:
             await lifecycle(i)
@@ -133,14 +178,14 @@ class ReviewdeskDriver:
         self.store = store
         self.business_keys = business_keys
         self.moderator_key = moderator_key
-        self.slots = asyncio.Semaphore(concurrency)
+        self.slots = Slots(concurrency)
         self.rec = recorder
 
     async def _request(
         self, name: str | None, method: str, url: str, key: str | None = None, **kw: Any
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with self.slots:
+        async with self.slots.hold(NEW if name == "contact" else NEXT):
             started = time.perf_counter()
             response = await self.http.request(method, url, headers=headers, **kw)
             if name is not None:
@@ -151,9 +196,9 @@ class ReviewdeskDriver:
     def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
         if response.status_code != status:
             raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
-        body: dict[str, Any] = response.json() if "json" in response.headers.get(
-            "content-type", ""
-        ) else {}
+        body: dict[str, Any] = (
+            response.json() if "json" in response.headers.get("content-type", "") else {}
+        )
         return body
 
     async def open_contact(self, review_id: str, business_id: str) -> dict[str, Any]:
@@ -199,13 +244,21 @@ class ReviewdeskDriver:
             self._expect(response, 200, f"close {contact_id}")
             self.rec.final()
             return
-        response = await self._request(
-            "report",
-            "POST",
-            f"/api/v1/contacts/{contact_id}/report",
-            key,
-            json={"grounds": grounds},
-        )
+        while True:
+            response = await self._request(
+                "report",
+                "POST",
+                f"/api/v1/contacts/{contact_id}/report",
+                key,
+                json={"grounds": grounds},
+            )
+            # The store shows the window's outcome a moment before the workflow has taken it in
+            # (the activity writes it, then returns): a report in that moment is refused as
+            # "window_open", and a client tries again.
+            if response.status_code != 409 or "window_open" not in response.text:
+                break
+            self.rec.count("report retried after window_open")
+            await asyncio.sleep(POLL)
         report = self._expect(response, 202, f"report {contact_id}")
         if plan.decide:
             response = await self._request(
@@ -232,11 +285,14 @@ class ReviewdeskDriver:
             raise RuntimeError(f"no reply link in the email for {contact_id}")
         return match.group(1)
 
-    async def _until_window_closed(self, contact_id: str, key: str, contact: dict[str, Any]) -> None:
+    async def _until_window_closed(
+        self, contact_id: str, key: str, contact: dict[str, Any]
+    ) -> None:
         """The business looks again once the deadline has passed, until the outcome is in."""
         deadline = datetime.fromisoformat(contact["deadline"])
-        await asyncio.sleep(max(0.0, _seconds_until(deadline)))
+        await asyncio.sleep(max(0.0, _seconds_until(deadline)) + POLL)
         while True:
+            self.rec.count("status reads after the window")
             response = await self._request(None, "GET", f"/api/v1/contacts/{contact_id}", key)
             status = self._expect(response, 200, f"read {contact_id}")["status"]
             if status != "awaiting_reply":
@@ -261,11 +317,11 @@ class BareDriver:
         self.task_queue = task_queue
         self.run_id = run_id
         self.reply_window = reply_window
-        self.slots = asyncio.Semaphore(concurrency)
+        self.slots = Slots(concurrency)
         self.rec = recorder
 
     async def _timed(self, name: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
-        async with self.slots:
+        async with self.slots.hold(NEW if name == "contact" else NEXT):
             started = time.perf_counter()
             result = await call()
             if name is not None:
@@ -297,8 +353,9 @@ class BareDriver:
             await self._timed("reply", lambda: handle.execute_update(BareLifecycleWorkflow.answer))
         else:
             assert state.deadline is not None
-            await asyncio.sleep(max(0.0, _seconds_until(state.deadline)))
+            await asyncio.sleep(max(0.0, _seconds_until(state.deadline)) + POLL)
             while True:
+                self.rec.count("status reads after the window")
                 now: BareState = await self._timed(
                     None, lambda: handle.query(BareLifecycleWorkflow.state)
                 )
@@ -323,20 +380,18 @@ class BareDriver:
 
 async def running_workflows(client: Client, workflow_type: str, task_queue: str) -> int:
     found = await client.count_workflows(
-        f'WorkflowType="{workflow_type}" AND TaskQueue="{task_queue}"'
-        ' AND ExecutionStatus="Running"'
+        f'WorkflowType="{workflow_type}" AND TaskQueue="{task_queue}" AND ExecutionStatus="Running"'
     )
     return found.count
 
 
-async def drained(
-    client: Client, workflow_type: str, task_queue: str, timeout: float = 300
-) -> float:
+async def drained(client: Client, workflow_type: str, task_queue: str) -> float:
     """Waits until no delivery workflow of the run is still running; returns when that was."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout
-    while await running_workflows(client, workflow_type, task_queue):
-        if loop.time() > give_up:
-            raise RuntimeError(f"{workflow_type} workflows still running after {timeout}s")
-        await asyncio.sleep(0.25)
-    return time.perf_counter()
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            while True:
+                if not await running_workflows(client, workflow_type, task_queue):
+                    return time.perf_counter()
+                await asyncio.sleep(0.25)
+    except TimeoutError:
+        raise RuntimeError(f"{workflow_type} still running after {DRAIN_TIMEOUT}s") from None

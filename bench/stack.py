@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,12 @@ def rss_mb(pid: int) -> tuple[float, float]:
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024
     return fields["VmRSS"], fields["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def file_mb(*paths: Path) -> float:
@@ -78,16 +88,15 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def settings(self, **overrides: object) -> Settings:
+    def settings(self) -> Settings:
         return Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             data_dir=self.data_dir,
             temporal_address=self.temporal_address,
             temporal_ui_port=self.ui_port,
             task_queue=self.task_queue,
             web_port=self.web_port,
             public_base_url=self.base_url,
-            **overrides,
         )
 
     def env(self, **settings: str) -> dict[str, str]:
@@ -124,7 +133,8 @@ class Stack:
     async def start_worker(self, **settings: str) -> Process:
         """``python worker.py``, exactly as an operator runs it."""
         process = self._spawn("worker", [sys.executable, "worker.py"], self.env(**settings))
-        await self._wait_log(process, "worker polling task queue")
+        async with asyncio.timeout(60):
+            await self._wait_log(process, "worker polling task queue")
         return process
 
     async def start_bare_worker(self, **settings: str) -> Process:
@@ -156,15 +166,19 @@ class Stack:
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"the web app did not start; see {self.log('web')}")
 
-    async def _wait_log(self, process: Process, text: str, timeout: float = 60) -> None:
+    async def _wait_log(self, process: Process, text: str) -> None:
         log = self.log(process.name)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + timeout
         while text not in log.read_text(errors="replace"):
             process.check(log)
-            if loop.time() > give_up:
-                raise RuntimeError(f"{process.name} did not start; see {log}")
             await asyncio.sleep(0.1)
+
+    def pids(self) -> dict[str, int]:
+        """The running processes of the stack, the dev server and this one included."""
+        found = {name: p.pid for name, p in self.processes.items() if p.popen.poll() is None}
+        if self.server is not None and self.server.process is not None:
+            found["server"] = self.server.process.pid
+        found["driver"] = os.getpid()
+        return found
 
     async def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
@@ -176,3 +190,77 @@ class Stack:
             await self.stop(name)
         if self.server is not None:
             await self.server.stop()
+
+
+class CpuMeter:
+    """CPU time each process of the stack spends between ``__init__`` and ``read``."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._pids = stack.pids()
+        self._start = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+        self._began = time.perf_counter()
+
+    def read(self) -> dict[str, float]:
+        """Seconds of CPU by process, and ``wall``: the seconds that passed meanwhile."""
+        used = {
+            name: round(cpu_seconds(pid) - self._start[name], 2)
+            for name, pid in self._pids.items()
+            if Path(f"/proc/{pid}").exists()
+        }
+        used["wall"] = round(time.perf_counter() - self._began, 2)
+        return used
+
+
+class Profiler:
+    """py-spy sampling the Python processes (worker, web app) while they hold the GIL, when asked.
+
+    Writes ``<name>.txt`` (collapsed stacks: speedscope.app or flamegraph.pl draw them) and
+    ``<name>-top.txt``, the functions that took the most of that time.
+    """
+
+    def __init__(self, stack: Stack, out: Path | None, names: tuple[str, ...]) -> None:
+        self._spies: dict[Path, subprocess.Popen[bytes]] = {}
+        if out is None:
+            return
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            raise RuntimeError("--profile needs py-spy: pip install -e '.[dev]'")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            path = out / f"{name}.txt"
+            command = [spy, "record", "-p", str(stack.pids()[name]), "-f", "raw", "-o", str(path)]
+            self._spies[path] = subprocess.Popen(
+                [*command, "--rate", "50", "--nonblocking", "--gil"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    async def stop(self) -> None:
+        for spy in self._spies.values():
+            spy.send_signal(signal.SIGINT)
+        for path, spy in self._spies.items():
+            await asyncio.to_thread(spy.wait, 60)
+            if path.exists():
+                path.with_name(path.stem + "-top.txt").write_text(top_functions(path))
+
+
+def top_functions(collapsed: Path, count: int = 40) -> str:
+    """The functions on the most sampled stacks (inclusive) and at their tops (self)."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        n = int(samples)
+        total += n
+        frames = [re.sub(r":\d+\)", ")", f) for f in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] += n
+        own[frames[-1]] += n
+    lines = [f"{total} samples", "", "inclusive:"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(count)]
+    lines += ["", "self:"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in own.most_common(count // 2)]
+    return "\n".join(lines) + "\n"

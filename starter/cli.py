@@ -39,7 +39,7 @@ def _run(coro: Awaitable[T]) -> T:
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[Reviewdesk]:
     client = await connect(settings)
-    async with Database(settings.store_path) as db:
+    async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
         yield Reviewdesk(client, db, settings)
 
 
@@ -128,7 +128,9 @@ def up(
         await server.start()
         try:
             client = await connect(settings)
-            async with Database(settings.store_path) as db:
+            async with Database(
+                settings.store_path, busy_timeout=settings.store_busy_timeout
+            ) as db:
                 if seed:
                     await seed_demo(db, settings.demo_file)
                 service = Reviewdesk(client, db, settings)
@@ -216,7 +218,7 @@ def seed_command(
     settings = get_settings()
 
     async def go() -> None:
-        async with Database(settings.store_path) as db:
+        async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
             if demo:
                 await seed_demo(db, settings.demo_file)
 

@@ -219,3 +219,24 @@ async def open_contacts_for_reviews(
         (*review_ids, *_OPEN),
     )
     return {row["review_id"]: Contact.from_row(row) for row in rows}
+
+
+async def contacts_by_id(conn: aiosqlite.Connection, contact_ids: list[str]) -> dict[str, Contact]:
+    """Many contacts in one query, for pages that show a list of them."""
+    ids = sorted({i for i in contact_ids if i})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(conn, f"{_CONTACT} WHERE c.id IN ({marks})", tuple(ids))
+    return {row["id"]: Contact.from_row(row) for row in rows}
+
+
+async def answers_by_id(
+    conn: aiosqlite.Connection, answer_ids: list[str]
+) -> dict[str, AnswerRecord]:
+    ids = sorted({i for i in answer_ids if i})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(conn, f"SELECT * FROM answers WHERE id IN ({marks})", tuple(ids))
+    return {row["id"]: AnswerRecord.model_validate(dict(row)) for row in rows}

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -22,8 +23,11 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, *, busy_timeout: timedelta = timedelta(seconds=10)
+    ) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -35,7 +39,7 @@ class Database:
         # beside the writer, and busy_timeout waits for the writer instead of failing at once.
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=10000")
+        await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout.total_seconds() * 1000)}")
         await conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn
         await self._migrate(migrations)

@@ -119,3 +119,24 @@ async def reports_for_reviews(
         conn, f"SELECT * FROM reports WHERE review_id IN ({marks})", tuple(review_ids)
     )
     return {row["review_id"]: Report.model_validate(dict(row)) for row in rows}
+
+
+async def reports_by_id(conn: aiosqlite.Connection, report_ids: list[str]) -> dict[str, Report]:
+    """Many reports in one query, for pages that show a list of them."""
+    ids = sorted({i for i in report_ids if i})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(conn, f"SELECT * FROM reports WHERE id IN ({marks})", tuple(ids))
+    return {row["id"]: Report.model_validate(dict(row)) for row in rows}
+
+
+async def decisions_by_id(
+    conn: aiosqlite.Connection, decision_ids: list[str]
+) -> dict[str, DecisionRecord]:
+    ids = sorted({i for i in decision_ids if i})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(conn, f"SELECT * FROM decisions WHERE id IN ({marks})", tuple(ids))
+    return {row["id"]: DecisionRecord.model_validate(dict(row)) for row in rows}

@@ -103,3 +103,27 @@ async def authors_of(conn: aiosqlite.Connection, reviewer_ids: list[str]) -> dic
         tuple(ids),
     )
     return {row["id"]: row["display_name"] for row in rows}
+
+
+async def reviews_by_id(conn: aiosqlite.Connection, review_ids: list[str]) -> dict[str, Review]:
+    """Many reviews with their labels in two queries, labels in the order ``get_review`` gives."""
+    ids = sorted({i for i in review_ids if i})
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM reviews WHERE id IN ({marks})", tuple(ids)
+    )
+    labels = await fetch_all(
+        conn,
+        f"SELECT review_id, label FROM review_labels WHERE review_id IN ({marks})"
+        " ORDER BY review_id, since",
+        tuple(ids),
+    )
+    by_review: dict[str, list[str]] = {}
+    for row in labels:
+        by_review.setdefault(row["review_id"], []).append(row["label"])
+    return {
+        row["id"]: Review.model_validate({**dict(row), "labels": by_review.get(row["id"], [])})
+        for row in rows
+    }

@@ -54,8 +54,8 @@ class SmtpInbox:
         self.copies: list[tuple[str, list[str], bytes]] = []
         self.arrivals: dict[str, list[float]] = {}  # Message-ID -> time.monotonic() of each copy
         self._lock = threading.Lock()  # aiosmtpd serves from a thread of its own
-        # Called with each accepted message's Message-ID, before the server answers 250.
-        self.on_accept: Callable[[str], None] | None = None
+        # Called with each accepted message's Message-ID and recipients, before the 250.
+        self.on_accept: Callable[[str, list[str]], None] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content
@@ -65,7 +65,7 @@ class SmtpInbox:
             self.copies.append((mid, list(envelope.rcpt_tos), raw))
             self.arrivals.setdefault(mid, []).append(time.monotonic())
         if self.on_accept is not None:
-            self.on_accept(mid)
+            self.on_accept(mid, list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def by_id(self) -> Counter[str]:
@@ -76,7 +76,7 @@ class SmtpInbox:
         with self._lock:
             for got, _, raw in self.copies:
                 if got == mid:
-                    return BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
+                    return BytesParser(policy=policy.default).parsebytes(raw)
         return None
 
 
@@ -153,11 +153,16 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0
 
-    def start(self) -> None:
+    def start(self, *, dying_after: str | None = None) -> None:
+        """Starts ``worker.py``; with ``dying_after`` (``apply_decision:N``) the variant that
+        kills itself right after that step's N-th write (``tests/dying_worker.py``)."""
+        command = [sys.executable, "worker.py"]
+        env = self.env
+        if dying_after is not None:
+            command = [sys.executable, "-m", "tests.dying_worker"]
+            env = {**env, "SURVIVE_DIE_AFTER": dying_after}
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         log.close()
         self.started += 1
 
@@ -183,6 +188,14 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    async def died(self, timeout: float) -> int | None:
+        """Waits for the process to end by itself; its return code (None if it did not)."""
+        assert self.process is not None
+        try:
+            return await asyncio.to_thread(self.process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -98,8 +98,8 @@ async def list_reports(
     status: ReportStatus = ReportStatus.PENDING,
 ) -> list[ReportOut]:
     """Reports with the given status, oldest first."""
-    found = await service.reports(status, limit=limit, offset=offset)
-    return [ReportOut.of(await service.report_view(r.id)) for r in found]
+    found = await reads.queue(service, status, limit=limit, offset=offset)
+    return [ReportOut.of(view) for view in found]
 
 
 @router.post(

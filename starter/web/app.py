@@ -62,7 +62,7 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         from store import Database
 
         client = await connect(settings)
-        async with Database(settings.store_path) as db:
+        async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
             app.state.service = Reviewdesk(client, db, settings)
             yield
 

@@ -279,10 +279,7 @@ async def moderation_queue(request: Request, service: ServiceDep) -> Response:
     if session is None or session.role != "moderator":
         return RedirectResponse("/login", status_code=303)
     pending = await reads.queue(service)
-    answers = {}
-    for item in pending:
-        view = await service.contact_view(item.contact.id)
-        answers[item.report.id] = view.answer
+    answers = await reads.answers_of(service, pending)
     return render(
         request,
         "moderation.html",

@@ -1,0 +1,68 @@
+"""`bench/run.py` on a small scale, so the benchmark cannot rot (the full run is not a test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.processes import ROOT
+
+
+def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
+    # Its own dev server, worker and web app, on free loopback ports (never 7233, 8000, 8233).
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py")]
+        + ["--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"]
+        + ["--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in data.glob("*.log"))
+    assert done.returncode == 0, done.stdout + done.stderr + logs
+
+    results = json.loads(out.read_text())
+    assert results["machine"]["cpu_count"] == os.cpu_count()
+    for system in ("reviewdesk", "bare"):
+        run = results[system]
+        assert run["contacts"] == 20 and run["errors"] == 0, run
+        assert run["per_second"] > 0 and run["cpu_per_lifecycle"]["total_ms"] > 0
+        for request in ("contact", "reply", "decision"):
+            latency = run["latency"][request]
+            assert latency["count"] > 0
+            assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
+    assert results["ratio_reviewdesk_to_bare"] > 0
+    opened = results["open_contacts"]
+    assert opened["contacts"] == 50 and opened["errors"] == 0
+    assert opened["worker_rss_mb"] > 0 and opened["temporal_db_mb"] > 0
+    for page in ("dashboard", "moderation_queue", "reports_api"):
+        assert opened[page]["p50_ms"] > 0, page
+    assert set(results["targets"]) == {
+        "ratio_reviewdesk_to_bare",
+        "contact_p99_ms",
+        "worker_rss_mb",
+        "dashboard_ms",
+        "moderation_queue_ms",
+    }
+
+    printed = done.stdout
+    for figure in (
+        "ratio Reviewdesk / bare",
+        "contact request (201)",
+        "reply POST",
+        "moderator decision",
+        "worker resident memory",
+        "server database",
+        "business dashboard, first page",
+        "moderation queue, first page",
+        "50 waiting in their window",
+    ):
+        assert figure in printed, printed

@@ -1,0 +1,45 @@
+"""The dashboard and the moderation queue read a page in a few queries, and show exactly what
+reading each contact or report on its own shows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.enums import ContactStatus, Grounds, ReportStatus
+from starter.inputs import ContactRequestBody, ReportBody
+from starter.web import reads
+from tests.conftest import Harness
+from tests.flows import replied_then_rejected
+
+
+async def test_dashboard_and_queue_pages_match_one_by_one_reads(skipping: Harness) -> None:
+    h, w = skipping, skipping.world
+    await replied_then_rejected(h)  # replied, reported, rejected
+    ask = ContactRequestBody(message="Which order was this?")
+    silent = (await h.service.request_contact(w.business, w.review["external"], ask)).contact
+    waiting = (await h.service.request_contact(w.business, w.review["organic2"], ask)).contact
+    await h.env.sleep(timedelta(days=5, minutes=1))
+
+    async def no_response() -> bool:
+        view = await h.service.contact_view(silent.id)
+        return view.contact.status is ContactStatus.NO_RESPONSE
+
+    await h.eventually(no_response)
+    await h.service.report(w.business, silent.id, ReportBody(grounds=Grounds.NO_RESPONSE))
+    await h.all_delivered()
+
+    board = await reads.dashboard(h.service, w.business)
+    assert {v.contact.id for v in board.contacts} >= {silent.id, waiting.id}
+    assert len(board.contacts) == 3
+    for view in board.contacts:
+        assert view == await h.service.contact_view(view.contact.id)
+
+    pending = await reads.queue(h.service)
+    rejected = await reads.queue(h.service, ReportStatus.REJECTED)
+    assert [v.contact.id for v in pending] == [silent.id] and len(rejected) == 1
+    for view in pending + rejected:
+        assert view == await h.service.report_view(view.report.id)
+    answers = await reads.answers_of(h.service, pending + rejected)
+    for view in pending + rejected:
+        assert answers[view.report.id] == (await h.service.contact_view(view.contact.id)).answer
+    assert answers[rejected[0].report.id] is not None
