@@ -61,8 +61,7 @@ def default_activities(
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     """How much one worker process takes on at once; `bench/bare_worker.py` uses the same."""
-    import json, os  # EXPERIMENT
-    return json.loads(os.environ.get("EXP_WORKER_OPTIONS", "{}"))  # EXPERIMENT
+    return {}
 
 
 def build_worker(

@@ -1,10 +1,13 @@
 """Driving lifecycles: Reviewdesk through its HTTP API, the bare engine through a Temporal client.
 
 Both drivers run every lifecycle as its own task and hold at most ``concurrency`` requests in
-flight at once (a semaphore around each request, never around a whole lifecycle, so waiting for
-a window holds no slot). A latency is measured from the moment a request holds its slot to its
-answer: what one of ``concurrency`` clients, each sending its next request as soon as it may,
-would see.
+flight at once (``Slots``: a limit around each request, never around a whole lifecycle, so
+waiting for a window holds no slot; the next step of an open lifecycle goes before a new
+contact). A latency is measured from the moment a request holds its slot to its answer: what one
+of ``concurrency`` clients, each sending its next request as soon as it may, would see.
+
+Both wait for a window's outcome the same way: from the deadline on, they read the contact's
+status (Reviewdesk: ``GET /api/v1/contacts/{id}``; bare: a query) until it has changed.
 """
 
 from __future__ import annotations

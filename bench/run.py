@@ -82,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Reviewdesk against the bare Temporal engine, on the embedded default."
     )
-    p.add_argument("--contacts", type=int, default=1000, help="lifecycles per system (1000)")
+    p.add_argument("--contacts", type=int, default=400, help="lifecycles per system (400)")
     p.add_argument("--open-contacts", type=int, default=10_000, help="contacts left open (10000)")
     p.add_argument(
         "--budget",
@@ -102,6 +102,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--decide-share", type=float, default=0.5, help="reports decided (0.5)")
     p.add_argument("--businesses", type=int, default=5, help="businesses owning the reviews (5)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured lifecycles first (20)")
+    p.add_argument(
+        "--unloaded",
+        type=int,
+        default=20,
+        help="lifecycles then driven one request at a time, for the latency alone (20)",
+    )
     p.add_argument("--page-samples", type=int, default=20, help="requests per page timed (20)")
     p.add_argument("--out", type=Path, default=Path("bench/results.json"), help="JSON file")
     p.add_argument("--data-dir", type=Path, help="keep the run's data here (default: temporary)")
@@ -180,30 +186,33 @@ async def bare_lifecycles(
     task_queue = stack.task_queue + BARE_TASK_QUEUE_SUFFIX
     delivery = BareDeliveryWorkflow.__name__
 
-    def driver(rec: Recorder, run_id: str) -> BareDriver:
+    def driver(rec: Recorder, run_id: str, concurrency: int) -> BareDriver:
         return BareDriver(
             client,
             task_queue,
             run_id=run_id,
             reply_window=timedelta(seconds=args.window),
-            concurrency=args.concurrency,
+            concurrency=concurrency,
             recorder=rec,
         )
 
-    warm_rec = Recorder()
-    warm = driver(warm_rec, "warmup")
     quick = make_plans(1, 0, 0)[0]  # replied, then closed: no window to wait for
+    warm_rec, alone_rec = Recorder(), Recorder()
+    warm, alone = driver(warm_rec, "warmup", args.concurrency), driver(alone_rec, "alone", 1)
     await run_all(args.warmup, lambda i: warm.lifecycle(i, quick), warm_rec)
-    if warm_rec.errors:
-        raise RuntimeError(f"bare warm-up failed: {warm_rec.errors[:3]}")
+    await run_all(args.unloaded, lambda i: alone.lifecycle(i, quick), alone_rec)
+    if warm_rec.errors or alone_rec.errors:
+        raise RuntimeError(f"bare warm-up failed: {(warm_rec.errors + alone_rec.errors)[:3]}")
     await drained(client, delivery, task_queue)
 
     log(f"bare engine: {args.contacts} lifecycles at concurrency {args.concurrency}")
     rec = Recorder()
-    main = driver(rec, "run")
-    return await _measured(
+    main = driver(rec, "run", args.concurrency)
+    result = await _measured(
         stack, args.contacts, lambda i: main.lifecycle(i, plans[i]), rec, delivery, task_queue
     )
+    result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
+    return result
 
 
 async def reviewdesk_lifecycles(
@@ -213,31 +222,31 @@ async def reviewdesk_lifecycles(
     limits = _limits(args.concurrency)
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
-        def driver(rec: Recorder) -> ReviewdeskDriver:
+        def driver(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
             return ReviewdeskDriver(
                 http,
                 store,
                 business_keys=world.business_keys,
                 moderator_key=world.moderator_key,
-                concurrency=args.concurrency,
+                concurrency=concurrency,
                 recorder=rec,
             )
 
-        warm_reviews, warm_rec = world.reviews["warmup"], Recorder()
-        warm = driver(warm_rec)
-        quick = make_plans(1, 0, 0)[0]
-        await run_all(
-            len(warm_reviews), lambda i: warm.lifecycle(*warm_reviews[i], quick), warm_rec
-        )
-        if warm_rec.errors:
-            raise RuntimeError(f"warm-up failed: {warm_rec.errors[:3]}")
+        quick = make_plans(1, 0, 0)[0]  # replied, then closed: no window to wait for
+        warm_rec, alone_rec = Recorder(), Recorder()
+        warm, alone = driver(warm_rec, args.concurrency), driver(alone_rec, 1)
+        warm_reviews, alone_reviews = world.reviews["warmup"], world.reviews["alone"]
+        await run_all(args.warmup, lambda i: warm.lifecycle(*warm_reviews[i], quick), warm_rec)
+        await run_all(args.unloaded, lambda i: alone.lifecycle(*alone_reviews[i], quick), alone_rec)
+        if warm_rec.errors or alone_rec.errors:
+            raise RuntimeError(f"warm-up failed: {(warm_rec.errors + alone_rec.errors)[:3]}")
         await drained(client, DELIVERY, stack.task_queue)
 
         log(f"Reviewdesk: {args.contacts} lifecycles over HTTP at concurrency {args.concurrency}")
         rec = Recorder()
-        main = driver(rec)
+        main = driver(rec, args.concurrency)
         reviews = world.reviews["lifecycle"]
-        return await _measured(
+        result = await _measured(
             stack,
             args.contacts,
             lambda i: main.lifecycle(*reviews[i], plans[i]),
@@ -246,6 +255,8 @@ async def reviewdesk_lifecycles(
             stack.task_queue,
             args.profile,
         )
+    result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
+    return result
 
 
 async def _signed_in(http: httpx.AsyncClient, api_key: str) -> None:
@@ -418,6 +429,7 @@ def table(results: dict[str, Any]) -> str:
         ),
         row("errors", rd["errors"], bare["errors"]),
         row("ratio Reviewdesk / bare", results["ratio_reviewdesk_to_bare"]),
+        row("ratio by CPU time (bare / Reviewdesk)", results["ratio_by_cpu"]),
         "",
         f"{'CPU ms per lifecycle':<48}{'Reviewdesk':>12}{'bare engine':>14}",
     ]
@@ -444,6 +456,20 @@ def table(results: dict[str, Any]) -> str:
         if s is None:
             continue
         b = bare["latency"].get(name, {}).get("p99_ms", "")
+        lines.append(
+            f"  {label:<28}{s['count']:>6}{s['p50_ms']:>10}{s['p95_ms']:>10}{s['p99_ms']:>10}"
+            f"{b!s:>10}"
+        )
+    lines += [
+        "",
+        f"{'latency, one request in flight':<30}"
+        f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'bare p50':>10}",
+    ]
+    for name, label in (("contact", "contact request (201)"), ("reply", "reply POST")):
+        s = rd["latency_alone"].get(name)
+        if s is None:
+            continue
+        b = bare["latency_alone"].get(name, {}).get("p50_ms", "")
         lines.append(
             f"  {label:<28}{s['count']:>6}{s['p50_ms']:>10}{s['p95_ms']:>10}{s['p99_ms']:>10}"
             f"{b!s:>10}"
@@ -499,6 +525,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 businesses=args.businesses,
                 counts={
                     "warmup": args.warmup,
+                    "alone": args.unloaded,
                     "lifecycle": args.contacts,
                     "open": args.open_contacts,
                 },
@@ -515,6 +542,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             results["ratio_reviewdesk_to_bare"] = round(rd["per_second"] / bare["per_second"], 3)
             results["ratio_until_delivered"] = round(
                 rd["per_second_until_delivered"] / bare["per_second_until_delivered"], 3
+            )
+            # The same comparison in CPU time, which other load on the machine disturbs less.
+            results["ratio_by_cpu"] = round(
+                bare["cpu_per_lifecycle"]["total_ms"] / rd["cpu_per_lifecycle"]["total_ms"], 3
             )
             # New contacts take their window from the web app's settings: restart it with the
             # default (five days), so these stay open.

@@ -8,6 +8,7 @@ workflow failed, no workflow running without its record).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -56,8 +57,6 @@ async def wait_consistent(
     timeout: float = 30,
 ) -> list[str]:
     """Violations once they are gone, or those left after ``timeout`` (visibility lags a little)."""
-    import asyncio
-
     give_up = time.monotonic() + timeout
     while True:
         found = await violations(db, client, task_queue=task_queue, settled=settled)

@@ -17,9 +17,12 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
     # Its own dev server, worker and web app, on free loopback ports (never 7233, 8000, 8233).
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py")]
-        + ["--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"]
-        + ["--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            *("--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"),
+            *("--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
