@@ -20,7 +20,7 @@ from activities.report import ReportActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
 from settings import Settings, get_settings
-from store import Database
+from store import Database, open_store
 from workflows.contact import ReviewerContactWorkflow
 from workflows.delivery import MessageDeliveryWorkflow
 from workflows.report import ReviewReportWorkflow
@@ -86,7 +86,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from starter.client import connect
 
     client = await connect(settings)
-    async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
+    async with open_store(settings) as db:
         worker = build_worker(client, db, settings)
         async with worker:
             logging.getLogger("reviewdesk").info(

@@ -21,7 +21,7 @@ from settings import Settings, get_settings
 from starter.client import connect
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.service import ContactView, ReportView, Reviewdesk
-from store import Database
+from store import open_store
 
 app = typer.Typer(
     help="Reviewdesk: the Find Reviewer process and its reports.", no_args_is_help=True
@@ -39,7 +39,7 @@ def _run(coro: Awaitable[T]) -> T:
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[Reviewdesk]:
     client = await connect(settings)
-    async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
+    async with open_store(settings) as db:
         yield Reviewdesk(client, db, settings)
 
 
@@ -128,9 +128,7 @@ def up(
         await server.start()
         try:
             client = await connect(settings)
-            async with Database(
-                settings.store_path, busy_timeout=settings.store_busy_timeout
-            ) as db:
+            async with open_store(settings) as db:
                 if seed:
                     await seed_demo(db, settings.demo_file)
                 service = Reviewdesk(client, db, settings)
@@ -218,7 +216,7 @@ def seed_command(
     settings = get_settings()
 
     async def go() -> None:
-        async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
+        async with open_store(settings) as db:
             if demo:
                 await seed_demo(db, settings.demo_file)
 

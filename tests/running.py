@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from settings import Settings
@@ -14,6 +16,7 @@ from starter.service import Reviewdesk
 from starter.web.app import create_app
 from starter.web.serve import serve
 from store import Database
+from tests.world import World
 from worker import build_worker
 
 T = TypeVar("T")
@@ -104,3 +107,28 @@ def snapshot(service: RunningService) -> dict[str, Any]:
         return found
 
     return service.call(read)
+
+
+@contextmanager
+def running_world(address: str, folder: Path) -> Iterator[tuple[RunningService, World]]:
+    """A fresh store with a test world, and the service running on it against ``address``."""
+    from tests.processes import free_port
+    from tests.world import make_world
+
+    port = free_port()
+    config = Settings(
+        _env_file=None,
+        data_dir=folder / "data",
+        task_queue=f"running-{folder.name}",
+        temporal_address=address,
+        web_port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
+
+    async def seed() -> World:
+        async with Database(config.store_path) as db:
+            return await make_world(db)
+
+    world = asyncio.run(seed())
+    with RunningService(config) as service:
+        yield service, world

@@ -3,10 +3,8 @@ over every text field. No 5xx, and a refused request changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,11 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import ReviewSource
-from settings import Settings
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody
-from store import Database, reviews
+from store import reviews
 from store.records import now
-from tests.processes import free_port
-from tests.running import RunningService, snapshot
-from tests.world import World, make_world
+from tests.running import RunningService, running_world, snapshot
+from tests.world import World
 
 FUZZ = settings(
     max_examples=25,
@@ -39,23 +35,8 @@ CONTROL = st.characters(min_codepoint=0, max_codepoint=31).filter(lambda c: c no
 
 @pytest.fixture
 def running(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[tuple[RunningService, World]]:
-    port = free_port()
-    config = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        task_queue=f"fuzz-{tmp_path.name}",
-        temporal_address=dev_env.client.service_client.config.target_host,
-        web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-
-    async def seed() -> World:
-        async with Database(config.store_path) as db:
-            return await make_world(db)
-
-    world = asyncio.run(seed())
-    with RunningService(config) as service:
-        yield service, world
+    with running_world(dev_env.client.service_client.config.target_host, tmp_path) as found:
+        yield found
 
 
 def test_schema_driven_fuzz_of_every_route_finds_no_5xx_and_refusals_change_nothing(
@@ -181,22 +162,6 @@ def running_once(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningService, World]]:
     """One running service for all examples of a property (hypothesis reuses the fixture)."""
-    tmp = tmp_path_factory.mktemp("fuzz-once")
-    port = free_port()
-    config = Settings(
-        _env_file=None,
-        data_dir=tmp / "data",
-        task_queue=f"fuzz-once-{tmp.name}",
-        temporal_address=dev_env.client.service_client.config.target_host,
-        web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-        reply_window=timedelta(days=5),
-    )
-
-    async def seed() -> World:
-        async with Database(config.store_path) as db:
-            return await make_world(db)
-
-    world = asyncio.run(seed())
-    with RunningService(config) as service:
-        yield service, world
+    address = dev_env.client.service_client.config.target_host
+    with running_world(address, tmp_path_factory.mktemp("fuzz-once")) as found:
+        yield found

@@ -16,36 +16,19 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Answer, RequestedItem
-from settings import Settings
 from starter.inputs import ContactRequestBody
 from starter.service import Reviewdesk
-from store import Database, outbox
-from tests.processes import free_port
-from tests.running import RunningService, snapshot
-from tests.world import World, make_world
+from store import outbox
+from tests.running import RunningService, running_world, snapshot
+from tests.world import World
 
 ASK = {"message": "Could you share your order number?", "requested": ["order_reference"]}
 
 
 @pytest.fixture
 def running(dev_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[tuple[RunningService, World]]:
-    port = free_port()
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path / "data",
-        task_queue=f"hostile-{tmp_path.name}",
-        temporal_address=dev_env.client.service_client.config.target_host,
-        web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-
-    async def seed() -> World:
-        async with Database(settings.store_path) as db:
-            return await make_world(db)
-
-    world = asyncio.run(seed())
-    with RunningService(settings) as service:
-        yield service, world
+    with running_world(dev_env.client.service_client.config.target_host, tmp_path) as found:
+        yield found
 
 
 def _token(service: RunningService, contact_id: str) -> str:

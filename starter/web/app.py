@@ -59,10 +59,10 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
             yield
             return
         from starter.client import connect
-        from store import Database
+        from store import open_store
 
         client = await connect(settings)
-        async with Database(settings.store_path, busy_timeout=settings.store_busy_timeout) as db:
+        async with open_store(settings) as db:
             app.state.service = Reviewdesk(client, db, settings)
             yield
 
