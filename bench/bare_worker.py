@@ -11,7 +11,8 @@ import signal
 
 from temporalio.worker import Worker
 
-from bench.bare_workflows import BARE_WORKFLOWS, BareActivities
+from bench.bare_activities import BareActivities
+from bench.bare_workflows import BARE_WORKFLOWS
 from settings import Settings, get_settings
 from starter.client import connect
 from worker import worker_options

@@ -20,87 +20,20 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
-from temporalio import activity, workflow
-from temporalio.client import Client
-from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from bench.bare_activities import (
+        BareActivities,
+        BareDispatch,
+        BareInput,
+        BareReportInput,
+        BareState,
+        refuse,
+        report_id_of,
+    )
     from workflows._steps import STORE_RETRY, STORE_TIMEOUT
-
-BARE_TASK_QUEUE_SUFFIX = "-bare"
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class BareInput(_Message):
-    instance: str
-    reply_window: timedelta
-    report_window: timedelta
-    moderation_sla: timedelta
-
-
-class BareReportInput(_Message):
-    instance: str
-    sla_deadline: datetime
-
-
-class BareDispatch(_Message):
-    keys: list[str]
-
-
-class BareState(_Message):
-    instance: str
-    status: str | None = None
-    deadline: datetime | None = None
-    report_id: str | None = None
-
-
-def report_id_of(instance: str) -> str:
-    return f"bare-report-{instance}"
-
-
-def _refuse(reason: str) -> ApplicationError:
-    return ApplicationError(reason, type=reason, non_retryable=True)
-
-
-class BareActivities:
-    """Trivial steps; ``dispatch`` and ``start_report`` start workflows, as Reviewdesk's do."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    @activity.defn(name="bare_step")
-    async def step(self, name: str) -> list[str]:
-        return [name]
-
-    @activity.defn(name="bare_dispatch")
-    async def dispatch(self, inp: BareDispatch) -> None:
-        for key in inp.keys:
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                await self.client.start_workflow(
-                    BareDeliveryWorkflow.run,
-                    key,
-                    id=f"bare-message-{key}",
-                    task_queue=activity.info().task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-
-    @activity.defn(name="bare_start_report")
-    async def start_report(self, inp: BareReportInput) -> None:
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self.client.start_workflow(
-                BareReportWorkflow.run,
-                inp,
-                id=report_id_of(inp.instance),
-                task_queue=activity.info().task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
 
 
 async def _step(name: str) -> list[str]:
@@ -201,7 +134,7 @@ class BareLifecycleWorkflow:
     @answer.validator
     def _validate_answer(self) -> None:
         if self._answered or self._close or self._window_over or self._status != "awaiting_reply":
-            raise _refuse("window_closed")
+            raise refuse("window_closed")
 
     @workflow.update
     async def report(self) -> BareState:
@@ -212,9 +145,9 @@ class BareLifecycleWorkflow:
     @report.validator
     def _validate_report(self) -> None:
         if self._report or self._close:
-            raise _refuse("contact_closed")
+            raise refuse("contact_closed")
         if self._status not in ("replied", "no_response"):
-            raise _refuse("window_open")
+            raise refuse("window_open")
 
     @workflow.update
     async def close(self) -> BareState:
@@ -225,7 +158,7 @@ class BareLifecycleWorkflow:
     @close.validator
     def _validate_close(self) -> None:
         if self._report or self._close or self._status is None:
-            raise _refuse("contact_closed")
+            raise refuse("contact_closed")
 
 
 @workflow.defn
@@ -261,7 +194,7 @@ class BareReportWorkflow:
     @decide.validator
     def _validate_decide(self) -> None:
         if self._decided:
-            raise _refuse("already_decided")
+            raise refuse("already_decided")
 
 
 @workflow.defn

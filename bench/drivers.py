@@ -26,13 +26,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from bench.bare_workflows import (
-    BareInput,
-    BareLifecycleWorkflow,
-    BareReportWorkflow,
-    BareState,
-    report_id_of,
-)
+from bench.bare_activities import BareInput, BareState, report_id_of
+from bench.bare_workflows import BareLifecycleWorkflow, BareReportWorkflow
 from store import Database, outbox
 
 _TOKEN = re.compile(r"/reply/([A-Za-z0-9_\-]+)")

@@ -44,7 +44,8 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench.bare_workflows import BARE_TASK_QUEUE_SUFFIX, BareDeliveryWorkflow
+from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
+from bench.bare_workflows import BareDeliveryWorkflow
 from bench.drivers import (
     BareDriver,
     Plan,

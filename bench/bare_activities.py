@@ -1,0 +1,89 @@
+"""The bare engine's messages and activities: trivial steps, and starting workflows.
+
+Kept apart from ``bare_workflows``, as Reviewdesk keeps its messages (``domain.messages``) and
+activities apart from its workflows: the workflow sandbox imports them once, not per workflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+BARE_TASK_QUEUE_SUFFIX = "-bare"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BareInput(_Message):
+    instance: str
+    reply_window: timedelta
+    report_window: timedelta
+    moderation_sla: timedelta
+
+
+class BareReportInput(_Message):
+    instance: str
+    sla_deadline: datetime
+
+
+class BareDispatch(_Message):
+    keys: list[str]
+
+
+class BareState(_Message):
+    instance: str
+    status: str | None = None
+    deadline: datetime | None = None
+    report_id: str | None = None
+
+
+def report_id_of(instance: str) -> str:
+    return f"bare-report-{instance}"
+
+
+def refuse(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type=reason, non_retryable=True)
+
+
+class BareActivities:
+    """Trivial steps; ``dispatch`` and ``start_report`` start workflows, as Reviewdesk's do."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn(name="bare_step")
+    async def step(self, name: str) -> list[str]:
+        return [name]
+
+    @activity.defn(name="bare_dispatch")
+    async def dispatch(self, inp: BareDispatch) -> None:
+        for key in inp.keys:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await self.client.start_workflow(
+                    "BareDeliveryWorkflow",
+                    key,
+                    id=f"bare-message-{key}",
+                    task_queue=activity.info().task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+
+    @activity.defn(name="bare_start_report")
+    async def start_report(self, inp: BareReportInput) -> None:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self.client.start_workflow(
+                "BareReportWorkflow",
+                inp,
+                id=report_id_of(inp.instance),
+                task_queue=activity.info().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
