@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,6 +73,11 @@ def build_worker(
     mailer: Mailer | None = None,
     activities: Sequence[Callable[..., Any]] | None = None,
 ) -> Worker:
+    # The sandbox imports the workflow modules afresh for every workflow run. Without bytecode
+    # caches (PYTHONDONTWRITEBYTECODE=1) each of those imports compiles their source again: a
+    # tenth of the worker's CPU while contacts open. Reading caches is always allowed; this lets
+    # the worker write the few it needs.
+    sys.dont_write_bytecode = False
     return Worker(
         client,
         task_queue=settings.task_queue,

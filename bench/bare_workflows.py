@@ -33,23 +33,18 @@ with workflow.unsafe.imports_passed_through():
         refuse,
         report_id_of,
     )
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT
+    from workflows._steps import store_step
 
 
+# Steps run exactly as Reviewdesk's do (local activities since its v2), so the ratio compares
+# like with like.
 async def _step(name: str) -> list[str]:
-    result: list[str] = await workflow.execute_activity_method(
-        BareActivities.step, name, start_to_close_timeout=STORE_TIMEOUT, retry_policy=STORE_RETRY
-    )
+    result: list[str] = await store_step(BareActivities.step, name)
     return result
 
 
 async def _dispatch(*keys: str) -> None:
-    await workflow.execute_activity_method(
-        BareActivities.dispatch,
-        BareDispatch(keys=list(keys)),
-        start_to_close_timeout=STORE_TIMEOUT,
-        retry_policy=STORE_RETRY,
-    )
+    await store_step(BareActivities.dispatch, BareDispatch(keys=list(keys)))
 
 
 @workflow.defn
@@ -92,13 +87,11 @@ class BareLifecycleWorkflow:
         if not self._report:
             return await self._closed()
         await _step("file_report")
-        await workflow.execute_activity_method(
+        await store_step(
             BareActivities.start_report,
             BareReportInput(
                 instance=inp.instance, sla_deadline=workflow.now() + inp.moderation_sla
             ),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
         )
         self._status = "reported"
         await _dispatch(f"{inp.instance}:reported")

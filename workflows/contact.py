@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contact import ContactActivities
@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error, refusal_in
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, dispatch
+    from workflows._steps import dispatch, store_step
 
 _ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
 # Which grounds fit which way the reply window closed (DESIGN rule 5).
@@ -77,7 +77,9 @@ class ReviewerContactWorkflow:
                     contact_id=inp.contact_id, review_id=inp.review_id, business_id=inp.business_id
                 ),
             )
-        except ActivityError as err:
+        # A refused local activity surfaces as its ApplicationError itself, an activity as an
+        # ActivityError around it.
+        except (ActivityError, ApplicationError) as err:
             refusal = refusal_in(err)
             if refusal is None:
                 raise
@@ -288,7 +290,5 @@ class ReviewerContactWorkflow:
     async def _step(
         self, method: Callable[[Any, Any], Awaitable[list[str] | None]], arg: Any
     ) -> list[str]:
-        result = await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=STORE_TIMEOUT, retry_policy=STORE_RETRY
-        )
+        result: list[str] | None = await store_step(method, arg)
         return result or []

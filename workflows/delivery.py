@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from domain.messages import MessageInput
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT
+    from workflows._steps import store_step
 
 
 @workflow.defn
@@ -36,10 +36,5 @@ class MessageDeliveryWorkflow:
             )
         except ActivityError:
             workflow.logger.warning("giving up on outbox message %s", inp.key)
-            await workflow.execute_activity_method(
-                DeliveryActivities.give_up,
-                inp.key,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+            await store_step(DeliveryActivities.give_up, inp.key)
             return False

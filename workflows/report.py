@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import STORE_RETRY, STORE_TIMEOUT, dispatch
+    from workflows._steps import dispatch, store_step
 
 _DECIDED = {Decision.UPHOLD: ReportStatus.UPHELD, Decision.REJECT: ReportStatus.REJECTED}
 
@@ -39,11 +39,9 @@ class ReviewReportWorkflow:
 
     @workflow.run
     async def run(self, inp: ReportWorkflowInput) -> ReportState:
-        opened = await workflow.execute_activity_method(
+        opened = await store_step(
             ReportActivities.open_report,
             ReportStepInput(report_id=inp.report_id, at=workflow.now()),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
         )
         await dispatch(opened, inp.delivery)
 
@@ -55,18 +53,16 @@ class ReviewReportWorkflow:
         except TimeoutError:
             # Overdue: tell the moderators once, then keep waiting; a report is never dropped.
             self._escalated = True
-            escalated = await workflow.execute_activity_method(
+            escalated = await store_step(
                 ReportActivities.escalate,
                 ReportStepInput(report_id=inp.report_id, at=workflow.now()),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
             )
             await dispatch(escalated, inp.delivery)
             await workflow.wait_condition(lambda: self._decision is not None)
 
         decision = self._decision
         assert decision is not None
-        decided = await workflow.execute_activity_method(
+        decided = await store_step(
             ReportActivities.apply_decision,
             ApplyDecisionInput(
                 report_id=inp.report_id,
@@ -74,8 +70,6 @@ class ReviewReportWorkflow:
                 decision=decision.decision,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
         )
         self._status = _DECIDED[decision.decision]
         await dispatch(decided, inp.delivery)
