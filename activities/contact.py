@@ -83,11 +83,14 @@ class ContactActivities:
 
     @activity.defn
     async def open_contact(self, inp: OpenContactInput) -> None:
-        async with self.db.tx() as conn:
+        # What the step reads does not change once the request is made, so it is read beside
+        # the writer: the store's one write lock is held for the writes alone.
+        async with self.db.read() as conn:
             request = await contacts.get_request(conn, inp.contact_id)
             review = await reviews.get_review(conn, inp.review_id)
-            if request is None or review is None:
-                raise RuntimeError(f"contact {inp.contact_id} has no request or review")
+        if request is None or review is None:
+            raise RuntimeError(f"contact {inp.contact_id} has no request or review")
+        async with self.db.tx() as conn:
             await contacts.open_contact(
                 conn,
                 request=request,
@@ -110,9 +113,10 @@ class ContactActivities:
     @activity.defn
     async def send_request_to_reviewer(self, inp: ContactStepInput) -> list[str]:
         """Issues the reply link and records the email that carries it, once."""
-        async with self.db.tx() as conn:
+        async with self.db.read() as conn:
             contact, review, business, reviewer = await _parties(conn, inp.contact_id)
-            key = _notify.outbox_key(contact.id, "contact.requested", "reviewer")
+        key = _notify.outbox_key(contact.id, "contact.requested", "reviewer")
+        async with self.db.tx() as conn:
             if await outbox.has_message(conn, key):
                 # A retry must not issue a second token: the first one is in the recorded email.
                 return [key]

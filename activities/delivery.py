@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from datetime import timedelta
 
 from temporalio import activity
@@ -26,6 +27,9 @@ from settings import Settings
 from store import Database, accounts, outbox
 from store.records import OutboxMessage, now
 
+# After a first attempt failed, messages go straight to their workflows for this long.
+FIRST_ATTEMPT_PAUSE = 60.0
+
 
 class DeliveryActivities:
     def __init__(
@@ -41,15 +45,26 @@ class DeliveryActivities:
         self.mailer = mailer
         self.client = client
         self.webhooks = webhooks or WebhookSender(settings.webhook_timeout)
+        self._skip_first_attempts_until = 0.0
 
     @activity.defn
     async def dispatch(self, inp: DispatchInput) -> None:
-        """One delivery workflow per message; a retry finds them started and starts nothing."""
+        """Tries each message once, right now; hands each one not sent to a delivery workflow.
+
+        Nearly every message is accepted at its first try, and then it costs Temporal nothing
+        beyond this step: a MessageDeliveryWorkflow per message was half of the engine's work
+        while contacts opened. A message that fails is retried by its own workflow, so the
+        contact or report still never waits on a mail server that is down. A retry of this step
+        finds sent messages sent and started workflows started, and does neither twice.
+        """
         from workflows.delivery import MessageDeliveryWorkflow
 
         async with self.db.read() as conn:
             channels = await outbox.channels_of(conn, inp.keys)
-        for key in inp.keys:
+        first = await asyncio.gather(*(self._first_attempt(key) for key in inp.keys))
+        for key, settled in zip(inp.keys, first, strict=True):
+            if settled:
+                continue
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self.client.start_workflow(
                     MessageDeliveryWorkflow.run,
@@ -63,9 +78,44 @@ class DeliveryActivities:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
 
+    async def _first_attempt(self, key: str) -> bool:
+        """True when the message is settled (sent, or refused for good); False: retry it.
+
+        Skipped while a recent first attempt failed (a transport that is down would otherwise
+        slow every step that sends), and for a message tried before: that one belongs to its
+        workflow now, and two senders at once could both send it.
+        """
+        if time.monotonic() < self._skip_first_attempts_until:
+            return False
+        async with self.db.read() as conn:
+            message = await outbox.get_message(conn, key)
+        if message is None or message.status != "pending" or message.attempts > 0:
+            return message is not None and message.status != "pending"
+        try:
+            # Bounded like an attempt of the workflow's; the marking after it is not.
+            await self._attempt(key, limit=self.settings.delivery_attempt_timeout)
+        except DeliveryError as failed:
+            if failed.permanent:
+                await self._fail(key)
+                return True
+            self._skip_first_attempts_until = time.monotonic() + FIRST_ATTEMPT_PAUSE
+            return False
+        return True
+
     @activity.defn
     async def deliver(self, key: str) -> bool:
         """True once the message is sent; raising makes Temporal retry it with backoff."""
+        try:
+            return await self._attempt(key)
+        except DeliveryError as failed:
+            # Only the public summary enters Temporal's history (no address, no server text),
+            # and `from None` keeps the original exception out of it too.
+            raise ApplicationError(
+                failed.public, type="DeliveryFailed", non_retryable=failed.permanent
+            ) from None
+
+    async def _attempt(self, key: str, limit: timedelta | None = None) -> bool:
+        """Sends a pending message once and marks it sent; a failure is counted and raised."""
         async with self.db.read() as conn:
             message = await outbox.get_message(conn, key)
             webhook = (
@@ -78,16 +128,13 @@ class DeliveryActivities:
         if message.status != "pending":
             return message.status == "sent"
         try:
-            await self._send(message, webhook)
+            async with asyncio.timeout(limit.total_seconds() if limit else None):
+                await self._send(message, webhook)
         except Exception as err:
             failure = DeliveryError.of(err)
             async with self.db.tx() as conn:
                 await outbox.note_failed_attempt(conn, key, failure.detail)
-            # Only the public summary enters Temporal's history (no address, no server text),
-            # and `from None` keeps the original exception out of it too.
-            raise ApplicationError(
-                failure.public, type="DeliveryFailed", non_retryable=failure.permanent
-            ) from None
+            raise failure from None
         await self._mark_sent(key)
         return True
 
@@ -131,6 +178,9 @@ class DeliveryActivities:
     @activity.defn
     async def give_up(self, key: str) -> None:
         """Called once retries have run out: the message is failed, visibly, not lost."""
+        await self._fail(key)
+
+    async def _fail(self, key: str) -> None:
         async with self.db.tx() as conn:
             message = await outbox.get_message(conn, key)
             last = message.last_error if message else None

@@ -1,17 +1,19 @@
 """The bare engine: Reviewdesk's shape in Temporal terms, with none of its logic.
 
 One ``BareLifecycleWorkflow`` makes the same calls on the engine as one contact does, in the
-same order: the same activities (here they do nothing), timers, updates and validators, and the
-same separately started report and delivery workflows. What Reviewdesk adds on top (the HTTP
-app, the store, the emails) is what the ratio Reviewdesk / bare measures.
+same order: the same local activities (here they do nothing), timers, updates and validators,
+and the same separately started report workflow. Reviewdesk sends a message at its first try
+inside ``dispatch`` and starts a delivery workflow only for one that failed; none fails here, so
+``BareDeliveryWorkflow`` (the same shape as Reviewdesk's) runs only if asked to. What
+Reviewdesk adds on top (the HTTP app, the store, the emails) is what the ratio measures.
 
-    check, open, send ──> opened; dispatch ──> delivery (deliver)
+    check, open, send ──> opened; dispatch
     wait: answer | close | the reply window (a timer)
-    outcome; dispatch ──> delivery
+    outcome; dispatch
     wait: report | close | the report window (a timer)
-    report: file, start report ──> BareReportWorkflow; dispatch ──> delivery
-        report: open; dispatch ──> delivery; wait: decide | the SLA (a timer)
-                apply; dispatch ──> 2 deliveries
+    report: file, start report ──> BareReportWorkflow; dispatch
+        report: open; dispatch; wait: decide | the SLA (a timer)
+                apply; dispatch (2 messages)
     close: close
 """
 

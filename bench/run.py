@@ -83,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Reviewdesk against the bare Temporal engine, on the embedded default."
     )
-    p.add_argument("--contacts", type=int, default=400, help="lifecycles per system (400)")
+    p.add_argument("--contacts", type=int, default=1000, help="lifecycles per system (1000)")
     p.add_argument("--open-contacts", type=int, default=10_000, help="contacts left open (10000)")
     p.add_argument(
         "--budget",

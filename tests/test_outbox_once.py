@@ -18,6 +18,7 @@ from domain.enums import Answer, ContactStatus, Decision, Grounds
 from domain.messages import (
     ApplyDecisionInput,
     ContactStepInput,
+    DispatchInput,
     FileReportInput,
     OutcomeInput,
     ReportStepInput,
@@ -80,11 +81,11 @@ class CrashingReport(ReportActivities):
 
 
 class CrashingDelivery(DeliveryActivities):
-    @activity.defn(name="deliver")
-    async def deliver(self, key: str) -> bool:
-        sent = await super().deliver(key)
+    # Messages are sent at their first try inside dispatch: its retry must send none again.
+    @activity.defn(name="dispatch")
+    async def dispatch(self, inp: DispatchInput) -> None:
+        await super().dispatch(inp)
         crash_on_first_attempt()
-        return sent
 
 
 @pytest_asyncio.fixture
@@ -132,7 +133,7 @@ async def test_every_message_exists_once_when_each_writing_step_crashes_after_it
         "open_report",
         "escalate",
         "apply_decision",
-        "deliver",
+        "dispatch",
     }
     sent = Counter((m.subject_id, m.event_type, m.recipient_kind) for m in delivered)
     assert sorted((event, to) for (_, event, to) in sent) == sorted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,17 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="newer than this code knows"):
         await db.connect(MIGRATIONS[:0])
     await db.close()
+
+
+async def test_reads_see_committed_writes_and_can_never_write(tmp_path: Path) -> None:
+    async with Database(tmp_path / "store.db") as db:
+        world = await make_world(db)
+        async with db.read() as conn:
+            review = await reviews.get_review(conn, world.review["organic"])
+            # Reads run on their own connections, which refuse to write: a write must take the
+            # writer's lock, or two of them could interleave.
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await conn.execute("DELETE FROM reviews")
+        async with db.read() as conn:
+            still = await reviews.get_review(conn, world.review["organic"])
+    assert review is not None and still == review
