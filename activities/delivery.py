@@ -59,63 +59,63 @@ class DeliveryActivities:
         """
         from workflows.delivery import MessageDeliveryWorkflow
 
-        async with self.db.read() as conn:
-            channels = await outbox.channels_of(conn, inp.keys)
-        first = await asyncio.gather(*(self._first_attempt(key) for key in inp.keys))
-        for key, settled in zip(inp.keys, first, strict=True):
-            if settled:
+        handed_over = await asyncio.gather(*(self._first_attempt(key) for key in inp.keys))
+        for key, channel in zip(inp.keys, handed_over, strict=True):
+            if channel is None:
                 continue
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self.client.start_workflow(
                     MessageDeliveryWorkflow.run,
                     # A webhook endpoint is retried longer than a mail server (at least a day).
-                    MessageInput(
-                        key=key, delivery=inp.delivery.for_channel(channels.get(key, "email"))
-                    ),
+                    MessageInput(key=key, delivery=inp.delivery.for_channel(channel)),
                     id=message_workflow_id(key),
                     task_queue=activity.info().task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
 
-    async def _first_attempt(self, key: str) -> bool:
-        """True when the message is settled (sent, or refused for good); False: retry it.
+    async def _first_attempt(self, key: str) -> str | None:
+        """None when the message is settled (sent, or refused for good); else its channel, for
+        its workflow to retry it.
 
         Skipped while a recent first attempt failed (a transport that is down would otherwise
         slow every step that sends), and for a message tried before: that one belongs to its
         workflow now, and two senders at once could both send it.
         """
-        if time.monotonic() < self._skip_first_attempts_until:
-            return False
-        async with self.db.read() as conn:
-            message = await outbox.get_message(conn, key)
-        if message is None or message.status != "pending" or message.attempts > 0:
-            return message is not None and message.status != "pending"
+        message, webhook = await self._load(key)
+        if message.status != "pending":
+            return None
+        if message.attempts > 0 or time.monotonic() < self._skip_first_attempts_until:
+            return message.channel
         try:
             # Bounded like an attempt of the workflow's; the marking after it is not.
-            await self._attempt(key, limit=self.settings.delivery_attempt_timeout)
+            await self._send_once(message, webhook, limit=self.settings.delivery_attempt_timeout)
         except DeliveryError as failed:
             if failed.permanent:
                 await self._fail(key)
-                return True
+                return None
             self._skip_first_attempts_until = time.monotonic() + FIRST_ATTEMPT_PAUSE
-            return False
-        return True
+            return message.channel
+        return None
 
     @activity.defn
     async def deliver(self, key: str) -> bool:
         """True once the message is sent; raising makes Temporal retry it with backoff."""
+        message, webhook = await self._load(key)
+        if message.status != "pending":
+            return message.status == "sent"
         try:
-            return await self._attempt(key)
+            await self._send_once(message, webhook)
         except DeliveryError as failed:
             # Only the public summary enters Temporal's history (no address, no server text),
             # and `from None` keeps the original exception out of it too.
             raise ApplicationError(
                 failed.public, type="DeliveryFailed", non_retryable=failed.permanent
             ) from None
+        return True
 
-    async def _attempt(self, key: str, limit: timedelta | None = None) -> bool:
-        """Sends a pending message once and marks it sent; a failure is counted and raised."""
+    async def _load(self, key: str) -> tuple[OutboxMessage, tuple[str, str] | None]:
+        """The message, and the webhook it goes to now if it is a webhook event."""
         async with self.db.read() as conn:
             message = await outbox.get_message(conn, key)
             webhook = (
@@ -125,18 +125,24 @@ class DeliveryActivities:
             )
         if message is None:
             raise RuntimeError(f"outbox message {key} does not exist")
-        if message.status != "pending":
-            return message.status == "sent"
+        return message, webhook
+
+    async def _send_once(
+        self,
+        message: OutboxMessage,
+        webhook: tuple[str, str] | None,
+        limit: timedelta | None = None,
+    ) -> None:
+        """Sends a pending message once and marks it sent; a failure is counted and raised."""
         try:
             async with asyncio.timeout(limit.total_seconds() if limit else None):
                 await self._send(message, webhook)
         except Exception as err:
             failure = DeliveryError.of(err)
             async with self.db.tx() as conn:
-                await outbox.note_failed_attempt(conn, key, failure.detail)
+                await outbox.note_failed_attempt(conn, message.key, failure.detail)
             raise failure from None
-        await self._mark_sent(key)
-        return True
+        await self._mark_sent(message.key)
 
     async def _mark_sent(self, key: str) -> None:
         """Notes a sent message, waiting out a locked or briefly failing store.

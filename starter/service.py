@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
@@ -110,6 +112,18 @@ class ReplyRequestView(BaseModel):
     contact: Contact
     review: Review
     business_name: str
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A workflow's refusal of an update comes out as ``Refused`` with its reason."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as err:
+        refusal = refusal_in(err.cause)
+        if refusal is None:
+            raise
+        raise Refused(refusal) from None
 
 
 class _WorkflowGone(Exception):
@@ -214,12 +228,7 @@ class Reviewdesk:
                     await contacts.refuse_request(conn, contact_id, Refusal.OPEN_CONTACT.value)
                 raise Refused(Refusal.OPEN_CONTACT) from None
             # Our own earlier attempt started it: wait for it as any caller would.
-            try:
-                await self._update(handle, ReviewerContactWorkflow.opened)
-            except _WorkflowGone:
-                result = await handle.result()
-                if result.refusal is not None:
-                    raise Refused(result.refusal) from None
+            await self._wait_opened(handle)
         return await self.contact_view(contact_id)
 
     async def _start_and_wait_opened(self, workflow_id: str, inp: ContactWorkflowInput) -> None:
@@ -243,15 +252,11 @@ class Reviewdesk:
                 id_conflict_policy=conflict,
             )
             try:
-                await self.client.execute_update_with_start_workflow(
-                    ReviewerContactWorkflow.opened, start_workflow_operation=start
-                )
+                with _refusals():
+                    await self.client.execute_update_with_start_workflow(
+                        ReviewerContactWorkflow.opened, start_workflow_operation=start
+                    )
                 return
-            except WorkflowUpdateFailedError as err:
-                refusal = refusal_in(err.cause)
-                if refusal is None:
-                    raise
-                raise Refused(refusal) from None
             except RPCError as err:
                 if err.status != RPCStatusCode.UNIMPLEMENTED:
                     raise
@@ -264,6 +269,9 @@ class Reviewdesk:
             id_reuse_policy=reuse,
             id_conflict_policy=conflict,
         )
+        await self._wait_opened(handle)
+
+    async def _wait_opened(self, handle: WorkflowHandle[Any, Any]) -> None:
         try:
             await self._update(handle, ReviewerContactWorkflow.opened)
         except _WorkflowGone:
@@ -462,12 +470,8 @@ class Reviewdesk:
 
     async def _update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
         try:
-            return await handle.execute_update(update, *args)
-        except WorkflowUpdateFailedError as err:
-            refusal = refusal_in(err.cause)
-            if refusal is None:
-                raise
-            raise Refused(refusal) from None
+            with _refusals():
+                return await handle.execute_update(update, *args)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise _WorkflowGone from err

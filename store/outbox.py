@@ -94,13 +94,3 @@ async def messages_to(
         (channel, recipient_id, limit),
     )
     return [OutboxMessage.model_validate(dict(r)) for r in rows]
-
-
-async def channels_of(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, str]:
-    if not keys:
-        return {}
-    marks = ", ".join("?" for _ in keys)
-    rows = await fetch_all(
-        conn, f"SELECT key, channel FROM outbox WHERE key IN ({marks})", tuple(keys)
-    )
-    return {r["key"]: r["channel"] for r in rows}
