@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import json
 import re
 import sqlite3
@@ -202,7 +203,10 @@ async def test_a_store_locked_past_its_busy_timeout_at_a_deadline_is_retried_and
 
     await eventually(closed, 30, "the window closed once the store is back")
     handle = stack.client.get_workflow_handle(contact_workflow_id(case.review_id))
-    [attempt] = await started_attempts(handle, "record_outcome")
+    # A local activity's marker lands with its workflow task, a moment after its write.
+    [attempt] = await eventually(
+        lambda: started_attempts(handle, "record_outcome"), 30, "record_outcome in the history"
+    )
     assert attempt > 1, "the locked step was not retried"
     await assert_settled(stack, [contact.id], [case.reviewer_email, body.message])
 
@@ -339,5 +343,7 @@ async def test_a_store_failing_in_the_middle_of_each_step_leaves_nothing_half_wr
         (contact_handle, "file_report"),
         (report_handle, "apply_decision"),
     ):
-        [attempt] = await started_attempts(handle, activity)
+        [attempt] = await eventually(
+            functools.partial(started_attempts, handle, activity), 30, f"{activity} in history"
+        )
         assert attempt >= 3, activity
