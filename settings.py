@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     task_queue: str = DEFAULT_TASK_QUEUE
     temporal_tls: bool = False
     temporal_api_key: SecretStr | None = None
-    # Port of the Temporal Web UI that `reviewdesk up` starts beside the dev server.
-    temporal_ui_port: int = 8233
+    # Port of the Temporal Web UI that `reviewdesk up` starts beside the dev server; 0: no UI.
+    temporal_ui_port: int = Field(default=8233, ge=0)
 
     # The rules of the feature (DESIGN rules 4, 5 and 7).
     reply_window: Duration = Field(default=timedelta(days=5), gt=timedelta(0))

@@ -33,6 +33,7 @@ def activities_of(
     contact: ContactActivities, report: ReportActivities, delivery: DeliveryActivities
 ) -> list[Callable[..., Any]]:
     return [
+        contact.open_and_request,
         contact.check_eligibility,
         contact.record_refusal,
         contact.open_contact,
@@ -53,10 +54,11 @@ def activities_of(
 def default_activities(
     client: Client, db: Database, settings: Settings, mailer: Mailer
 ) -> list[Callable[..., Any]]:
+    delivery = DeliveryActivities(db, settings, mailer, client)
     return activities_of(
-        ContactActivities(db, settings, client),
-        ReportActivities(db, settings),
-        DeliveryActivities(db, settings, mailer, client),
+        ContactActivities(db, settings, client, delivery.hand_over),
+        ReportActivities(db, settings, delivery.hand_over),
+        delivery,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +10,26 @@ import aiosqlite
 
 from delivery.texts import Text
 from delivery.webhooks import EVENT_TYPES, event_body
+from domain.messages import DeliveryPolicy
 from store import outbox
 from store.records import Business, OutboxMessage
+
+# Tries the messages once now and starts a delivery workflow for each one not sent:
+# DeliveryActivities.hand_over.
+HandOver = Callable[[list[str], DeliveryPolicy], Awaitable[None]]
+
+
+async def hand_over(keys: list[str], policy: DeliveryPolicy | None, to: HandOver | None) -> None:
+    """Hands a step's messages to delivery once they are committed (v3 steps).
+
+    ``policy`` is None for a step of a workflow from before v3, which dispatches them itself.
+    A retried step hands them over again: what was sent is not sent twice.
+    """
+    if policy is None or not keys:
+        return
+    if to is None:
+        raise RuntimeError("this worker's steps have no delivery to hand messages to")
+    await to(keys, policy)
 
 
 def outbox_key(subject_id: str, event_type: str, recipient_kind: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from datetime import datetime
+from typing import NamedTuple
 
 import aiosqlite
 from temporalio import activity
@@ -27,6 +29,8 @@ from domain.messages import (
     EligibilityInput,
     FileReportInput,
     OpenContactInput,
+    Opened,
+    OpenInput,
     OutcomeInput,
     RefusalInput,
     ReportWorkflowInput,
@@ -35,7 +39,7 @@ from domain.refusals import Refusal, refusal_error
 from settings import Settings
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
-from store.records import AnswerRecord, Business, Contact, Review, Reviewer
+from store.records import AnswerRecord, Business, Contact, ContactRequest, Review, Reviewer
 from workflows.report import ReviewReportWorkflow
 
 _OUTCOME_EVENTS = {
@@ -45,41 +49,101 @@ _OUTCOME_EVENTS = {
 }
 
 
+class _Opening(NamedTuple):
+    review: Review
+    contact: Contact
+    reviewer: Reviewer
+    token: str  # the reply link's, of which the store keeps only a hash
+    email: texts.Text
+
+
 class ContactActivities:
-    def __init__(self, db: Database, settings: Settings, client: Client) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        client: Client,
+        hand_over: _notify.HandOver | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.client = client
+        self.hand_over = hand_over
+
+    @activity.defn
+    async def open_and_request(self, inp: OpenInput) -> Opened:
+        """v3: the whole opening as one step: eligibility, the open contact, the reviewer's email
+        with its reply link, and that email's first try. Before v3 these were four steps.
+
+        Read and composed beside the writer, then recorded in one transaction, so the store's
+        one write lock is held for the writes alone. A retry finds the decision recorded (the
+        refusal, or the open contact with its one email: a second reply link is never issued)
+        and only hands the email over again.
+        """
+        key = _notify.outbox_key(inp.contact_id, "contact.requested", "reviewer")
+        async with self.db.read() as conn:
+            request = await contacts.get_request(conn, inp.contact_id)
+            if request is None:
+                raise RuntimeError(f"contact {inp.contact_id} has no request")
+            if request.refusal is not None:
+                return Opened(refusal=Refusal(request.refusal))
+            recorded = await outbox.has_message(conn, key)
+            decided = None if recorded else await self._decide(conn, request, inp)
+        if isinstance(decided, Refusal):
+            async with self.db.tx() as conn:
+                await _refuse(conn, inp.contact_id, decided, inp.opened_at)
+            return Opened(refusal=decided)
+        if decided is not None:
+            async with self.db.tx() as conn:
+                await _open(conn, request, decided.review, inp.opened_at, inp.deadline)
+                await _record_request(
+                    conn,
+                    decided.contact,
+                    decided.reviewer,
+                    decided.token,
+                    decided.email,
+                    inp.opened_at,
+                )
+        await _notify.hand_over([key], inp.delivery, self.hand_over)
+        return Opened()
+
+    async def _decide(
+        self, conn: aiosqlite.Connection, request: ContactRequest, inp: OpenInput
+    ) -> Refusal | _Opening:
+        """Why the contact is refused, or the contact it opens and the email that asks."""
+        review = await reviews.get_review(conn, inp.review_id)
+        refusal = await _refusal(conn, review, inp.contact_id, inp.business_id)
+        if refusal is not None:
+            return refusal
+        assert review is not None
+        business, reviewer = await _business_and_reviewer(conn, review)
+        contact = Contact(
+            id=request.id,
+            review_id=review.id,
+            business_id=request.business_id,
+            reviewer_id=review.reviewer_id,
+            status=ContactStatus.AWAITING_REPLY,
+            message=request.message,
+            requested=request.requested,
+            opened_at=inp.opened_at,
+            deadline=inp.deadline,
+        )
+        token, text = self._request_text(contact, review, business, reviewer)
+        return _Opening(review, contact, reviewer, token, text)
 
     @activity.defn
     async def check_eligibility(self, inp: EligibilityInput) -> None:
         """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on."""
         async with self.db.read() as conn:
             review = await reviews.get_review(conn, inp.review_id)
-            # Another business's review is answered exactly like one that does not exist.
-            if review is None or review.business_id != inp.business_id:
-                raise refusal_error(Refusal.REVIEW_NOT_FOUND)
-            if review.source is ReviewSource.PLATFORM_INVITATION:
-                raise refusal_error(Refusal.NOT_ELIGIBLE_SOURCE)
-            if await reports.report_for_review(conn, inp.review_id) is not None:
-                raise refusal_error(Refusal.ALREADY_REPORTED)
-            if review.visibility is not Visibility.VISIBLE:
-                raise refusal_error(Refusal.REVIEW_NOT_VISIBLE)
-            other = await contacts.open_contact_for_review(conn, inp.review_id)
-            if other is not None and other.id != inp.contact_id:
-                raise refusal_error(Refusal.OPEN_CONTACT)
+            refusal = await _refusal(conn, review, inp.contact_id, inp.business_id)
+        if refusal is not None:
+            raise refusal_error(refusal)
 
     @activity.defn
     async def record_refusal(self, inp: RefusalInput) -> None:
         async with self.db.tx() as conn:
-            await contacts.refuse_request(conn, inp.contact_id, inp.refusal.value)
-            await history.add_event(
-                conn,
-                subject_id=inp.contact_id,
-                type="refused",
-                at=inp.at,
-                detail={"reason": inp.refusal.value},
-            )
+            await _refuse(conn, inp.contact_id, inp.refusal, inp.at)
 
     @activity.defn
     async def open_contact(self, inp: OpenContactInput) -> None:
@@ -91,50 +155,28 @@ class ContactActivities:
         if request is None or review is None:
             raise RuntimeError(f"contact {inp.contact_id} has no request or review")
         async with self.db.tx() as conn:
-            await contacts.open_contact(
-                conn,
-                request=request,
-                reviewer_id=review.reviewer_id,
-                opened_at=inp.opened_at,
-                deadline=inp.deadline,
-            )
-            await reviews.add_label(conn, inp.review_id, REVIEWER_CONTACTED_LABEL, inp.opened_at)
-            await history.add_event(
-                conn,
-                subject_id=inp.contact_id,
-                type="opened",
-                at=inp.opened_at,
-                detail={
-                    "requested": [r.value for r in request.requested],
-                    "deadline": inp.deadline.isoformat(),
-                },
-            )
+            await _open(conn, request, review, inp.opened_at, inp.deadline)
 
     @activity.defn
     async def send_request_to_reviewer(self, inp: ContactStepInput) -> list[str]:
         """Issues the reply link and records the email that carries it, once."""
         async with self.db.read() as conn:
             contact, review, business, reviewer = await _parties(conn, inp.contact_id)
+        token, text = self._request_text(contact, review, business, reviewer)
         key = _notify.outbox_key(contact.id, "contact.requested", "reviewer")
         async with self.db.tx() as conn:
-            if await outbox.has_message(conn, key):
-                # A retry must not issue a second token: the first one is in the recorded email.
-                return [key]
-            token = secrets.token_urlsafe(32)
-            await contacts.set_token_hash(conn, contact.id, hash_secret(token))
-            link = f"{self.settings.public_base_url}/reply/{token}"
-            await _notify.email(
-                conn,
-                subject_id=contact.id,
-                event_type="contact.requested",
-                recipient_kind="reviewer",
-                recipient_id=reviewer.id,
-                to_address=reviewer.email,
-                text=texts.contact_request(business, reviewer, review, contact, link),
-                at=inp.at,
-            )
-            await history.add_event(conn, subject_id=contact.id, type="request_sent", at=inp.at)
+            # A retry must not issue a second token: the first one is in the recorded email.
+            if not await outbox.has_message(conn, key):
+                await _record_request(conn, contact, reviewer, token, text, inp.at)
         return [key]
+
+    def _request_text(
+        self, contact: Contact, review: Review, business: Business, reviewer: Reviewer
+    ) -> tuple[str, texts.Text]:
+        """A new reply link, and the email that carries it."""
+        token = secrets.token_urlsafe(32)
+        link = f"{self.settings.public_base_url}/reply/{token}"
+        return token, texts.contact_request(business, reviewer, review, contact, link)
 
     @activity.defn
     async def record_outcome(self, inp: OutcomeInput) -> list[str]:
@@ -190,6 +232,7 @@ class ContactActivities:
                 at=inp.at,
                 detail={"report_deadline": inp.report_deadline.isoformat()},
             )
+        await _notify.hand_over([key, *hooks], inp.delivery, self.hand_over)
         return [key, *hooks]
 
     @activity.defn
@@ -257,6 +300,7 @@ class ContactActivities:
                 },
                 at=inp.at,
             )
+        await _notify.hand_over([key, *hooks], inp.delivery, self.hand_over)
         return [key, *hooks]
 
     @activity.defn
@@ -298,3 +342,90 @@ async def _parties(
     if review is None or business is None or reviewer is None:
         raise RuntimeError(f"contact {contact_id} refers to a missing record")
     return contact, review, business, reviewer
+
+
+async def _refusal(
+    conn: aiosqlite.Connection, review: Review | None, contact_id: str, business_id: str
+) -> Refusal | None:
+    """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on."""
+    # Another business's review is answered exactly like one that does not exist.
+    if review is None or review.business_id != business_id:
+        return Refusal.REVIEW_NOT_FOUND
+    if review.source is ReviewSource.PLATFORM_INVITATION:
+        return Refusal.NOT_ELIGIBLE_SOURCE
+    if await reports.report_for_review(conn, review.id) is not None:
+        return Refusal.ALREADY_REPORTED
+    if review.visibility is not Visibility.VISIBLE:
+        return Refusal.REVIEW_NOT_VISIBLE
+    other = await contacts.open_contact_for_review(conn, review.id)
+    if other is not None and other.id != contact_id:
+        return Refusal.OPEN_CONTACT
+    return None
+
+
+async def _refuse(
+    conn: aiosqlite.Connection, contact_id: str, refusal: Refusal, at: datetime
+) -> None:
+    await contacts.refuse_request(conn, contact_id, refusal.value)
+    await history.add_event(
+        conn, subject_id=contact_id, type="refused", at=at, detail={"reason": refusal.value}
+    )
+
+
+async def _open(
+    conn: aiosqlite.Connection,
+    request: ContactRequest,
+    review: Review,
+    opened_at: datetime,
+    deadline: datetime,
+) -> None:
+    await contacts.open_contact(
+        conn,
+        request=request,
+        reviewer_id=review.reviewer_id,
+        opened_at=opened_at,
+        deadline=deadline,
+    )
+    await reviews.add_label(conn, review.id, REVIEWER_CONTACTED_LABEL, opened_at)
+    await history.add_event(
+        conn,
+        subject_id=request.id,
+        type="opened",
+        at=opened_at,
+        detail={
+            "requested": [r.value for r in request.requested],
+            "deadline": deadline.isoformat(),
+        },
+    )
+
+
+async def _record_request(
+    conn: aiosqlite.Connection,
+    contact: Contact,
+    reviewer: Reviewer,
+    token: str,
+    text: texts.Text,
+    at: datetime,
+) -> None:
+    await contacts.set_token_hash(conn, contact.id, hash_secret(token))
+    await _notify.email(
+        conn,
+        subject_id=contact.id,
+        event_type="contact.requested",
+        recipient_kind="reviewer",
+        recipient_id=reviewer.id,
+        to_address=reviewer.email,
+        text=text,
+        at=at,
+    )
+    await history.add_event(conn, subject_id=contact.id, type="request_sent", at=at)
+
+
+async def _business_and_reviewer(
+    conn: aiosqlite.Connection, review: Review
+) -> tuple[Business, Reviewer]:
+    business = await accounts.get_business(conn, review.business_id)
+    reviewer = await accounts.get_reviewer(conn, review.reviewer_id)
+    if business is None or reviewer is None:
+        raise RuntimeError(f"review {review.id} refers to a missing record")
+    return business, reviewer

@@ -22,7 +22,7 @@ from delivery.failures import DeliveryError
 from delivery.mail import Mailer, build_email
 from delivery.webhooks import WebhookSender
 from domain import message_workflow_id
-from domain.messages import DispatchInput, MessageInput
+from domain.messages import DeliveryPolicy, DispatchInput, MessageInput
 from settings import Settings
 from store import Database, accounts, outbox
 from store.records import OutboxMessage, now
@@ -57,17 +57,21 @@ class DeliveryActivities:
         contact or report still never waits on a mail server that is down. A retry of this step
         finds sent messages sent and started workflows started, and does neither twice.
         """
+        await self.hand_over(inp.keys, inp.delivery)
+
+    async def hand_over(self, keys: list[str], policy: DeliveryPolicy) -> None:
+        """``dispatch``'s work, which a step that records messages does itself from v3 on."""
         from workflows.delivery import MessageDeliveryWorkflow
 
-        handed_over = await asyncio.gather(*(self._first_attempt(key) for key in inp.keys))
-        for key, channel in zip(inp.keys, handed_over, strict=True):
+        handed_over = await asyncio.gather(*(self._first_attempt(key) for key in keys))
+        for key, channel in zip(keys, handed_over, strict=True):
             if channel is None:
                 continue
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self.client.start_workflow(
                     MessageDeliveryWorkflow.run,
                     # A webhook endpoint is retried longer than a mail server (at least a day).
-                    MessageInput(key=key, delivery=inp.delivery.for_channel(channel)),
+                    MessageInput(key=key, delivery=policy.for_channel(channel)),
                     id=message_workflow_id(key),
                     task_queue=activity.info().task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

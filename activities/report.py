@@ -20,9 +20,12 @@ _OUTCOME = {
 
 
 class ReportActivities:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, hand_over: _notify.HandOver | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
+        self.hand_over = hand_over
 
     @activity.defn
     async def open_report(self, inp: ReportStepInput) -> list[str]:
@@ -48,6 +51,7 @@ class ReportActivities:
                 at=inp.at,
                 detail={"grounds": report.grounds.value, "contact_id": report.contact_id},
             )
+        await _notify.hand_over([key], inp.delivery, self.hand_over)
         return [key]
 
     @activity.defn
@@ -66,6 +70,7 @@ class ReportActivities:
                 at=inp.at,
             )
             await history.add_event(conn, subject_id=report.id, type="escalated", at=inp.at)
+        await _notify.hand_over([key], inp.delivery, self.hand_over)
         return [key]
 
     @activity.defn
@@ -124,6 +129,7 @@ class ReportActivities:
                 at=inp.at,
                 detail={"moderator_id": decision.moderator_id},
             )
+        await _notify.hand_over(keys, inp.delivery, self.hand_over)
         return keys
 
 

@@ -34,8 +34,9 @@ class BareReportInput(_Message):
     sla_deadline: datetime
 
 
-class BareDispatch(_Message):
-    keys: list[str]
+class BareStep(_Message):
+    name: str
+    messages: list[str] = []
 
 
 class BareState(_Message):
@@ -60,15 +61,10 @@ class BareActivities:
         self.client = client
 
     @activity.defn(name="bare_step")
-    async def step(self, name: str) -> list[str]:
-        return [name]
-
-    @activity.defn(name="bare_dispatch")
-    async def dispatch(self, inp: BareDispatch) -> None:
-        """Reviewdesk sends each message at its first try inside this step, and starts a
+    async def step(self, inp: BareStep) -> list[str]:
+        """Reviewdesk's step records its messages and sends each at its first try, starting a
         delivery workflow only for one that failed: here, none fails."""
-        for key in inp.keys:
-            await self.step(key)
+        return [inp.name, *inp.messages]
 
     @activity.defn(name="bare_start_report")
     async def start_report(self, inp: BareReportInput) -> None:

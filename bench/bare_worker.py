@@ -25,7 +25,7 @@ async def run_bare_worker(settings: Settings, stop: asyncio.Event) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=BARE_WORKFLOWS,
-        activities=[bare.step, bare.dispatch, bare.start_report],
+        activities=[bare.step, bare.start_report],
         **worker_options(settings),
     )
     async with worker:

@@ -2,18 +2,19 @@
 
 One ``BareLifecycleWorkflow`` makes the same calls on the engine as one contact does, in the
 same order: the same local activities (here they do nothing), timers, updates and validators,
-and the same separately started report workflow. Reviewdesk sends a message at its first try
-inside ``dispatch`` and starts a delivery workflow only for one that failed; none fails here, so
-``BareDeliveryWorkflow`` (the same shape as Reviewdesk's) runs only if asked to. What
-Reviewdesk adds on top (the HTTP app, the store, the emails) is what the ratio measures.
+and the same separately started report workflow. Since Reviewdesk's v3 a step that records
+messages sends them itself at their first try and starts a delivery workflow only for one that
+failed; none fails here, so ``BareDeliveryWorkflow`` (the same shape as Reviewdesk's) runs only
+if asked to. What Reviewdesk adds on top (the HTTP app, the store, the emails) is what the ratio
+measures.
 
-    check, open, send ──> opened; dispatch
+    open (and send) ──> opened
     wait: answer | close | the reply window (a timer)
-    outcome; dispatch
+    outcome (and send)
     wait: report | close | the report window (a timer)
-    report: file, start report ──> BareReportWorkflow; dispatch
-        report: open; dispatch; wait: decide | the SLA (a timer)
-                apply; dispatch (2 messages)
+    report: file (and send), start report ──> BareReportWorkflow
+        report: open (and send); wait: decide | the SLA (a timer)
+                apply (and send 2 messages)
     close: close
 """
 
@@ -28,25 +29,21 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from bench.bare_activities import (
         BareActivities,
-        BareDispatch,
         BareInput,
         BareReportInput,
         BareState,
+        BareStep,
         refuse,
         report_id_of,
     )
-    from workflows._steps import store_step
+    from workflows._steps import steps_send, store_step
 
 
-# Steps run exactly as Reviewdesk's do (local activities since its v2), so the ratio compares
-# like with like.
-async def _step(name: str) -> list[str]:
-    result: list[str] = await store_step(BareActivities.step, name)
-    return result
-
-
-async def _dispatch(*keys: str) -> None:
-    await store_step(BareActivities.dispatch, BareDispatch(keys=list(keys)))
+# Steps run exactly as Reviewdesk's do (local activities since its v2, sending their messages
+# since its v3), so the ratio compares like with like.
+async def _step(name: str, *messages: str) -> None:
+    steps_send()  # the same patch markers as a Reviewdesk workflow
+    await store_step(BareActivities.step, BareStep(name=name, messages=list(messages)))
 
 
 @workflow.defn
@@ -63,13 +60,10 @@ class BareLifecycleWorkflow:
 
     @workflow.run
     async def run(self, inp: BareInput) -> BareState:
-        await _step("check_eligibility")
         deadline = workflow.now() + inp.reply_window
-        await _step("open_contact")
-        await _step("send_request_to_reviewer")
+        await _step("open_and_request", f"{inp.instance}:requested")
         self._deadline = deadline
         self._status = "awaiting_reply"
-        await _dispatch(f"{inp.instance}:requested")
 
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -78,9 +72,8 @@ class BareLifecycleWorkflow:
         self._window_over = True
         if self._close and not self._answered:
             return await self._closed()
-        await _step("record_outcome")
+        await _step("record_outcome", f"{inp.instance}:outcome")
         self._status = "replied" if self._answered else "no_response"
-        await _dispatch(f"{inp.instance}:outcome")
 
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -88,7 +81,7 @@ class BareLifecycleWorkflow:
             )
         if not self._report:
             return await self._closed()
-        await _step("file_report")
+        await _step("file_report", f"{inp.instance}:reported")
         await store_step(
             BareActivities.start_report,
             BareReportInput(
@@ -96,7 +89,6 @@ class BareLifecycleWorkflow:
             ),
         )
         self._status = "reported"
-        await _dispatch(f"{inp.instance}:reported")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
@@ -165,18 +157,18 @@ class BareReportWorkflow:
 
     @workflow.run
     async def run(self, inp: BareReportInput) -> bool:
-        await _step("open_report")
-        await _dispatch(f"{inp.instance}:report_opened")
+        await _step("open_report", f"{inp.instance}:report_opened")
         try:
             await workflow.wait_condition(
                 lambda: self._decided, timeout=inp.sla_deadline - workflow.now()
             )
         except TimeoutError:
-            await _step("escalate")
+            await _step("escalate", f"{inp.instance}:escalated")
             await workflow.wait_condition(lambda: self._decided)
-        await _step("apply_decision")
+        await _step(
+            "apply_decision", f"{inp.instance}:decided_business", f"{inp.instance}:decided_reviewer"
+        )
         self._done = True
-        await _dispatch(f"{inp.instance}:decided_business", f"{inp.instance}:decided_reviewer")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return True
 
@@ -198,7 +190,7 @@ class BareDeliveryWorkflow:
     async def run(self, key: str) -> bool:
         await workflow.execute_activity_method(
             BareActivities.step,
-            key,
+            BareStep(name=key),
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=timedelta(days=2),
             retry_policy=RetryPolicy(

@@ -115,7 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--profile",
         type=Path,
-        help="py-spy the worker and web app during phase 2, into this folder",
+        help="py-spy the worker and web app while lifecycles run and while contacts open,"
+        " into this folder",
     )
     return p.parse_args(argv)
 
@@ -309,6 +310,7 @@ async def open_contacts(
         + (f", for at most {deadline - time.perf_counter():.0f} s" if deadline else "")
     )
     rec = Recorder()
+    profiler = Profiler(stack, args.profile, ("worker", "web"), "open-") if args.profile else None
     meter = CpuMeter(stack)
     limits = _limits(args.open_concurrency)
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
@@ -336,6 +338,8 @@ async def open_contacts(
 
         await asyncio.gather(*(client_loop() for _ in range(args.open_concurrency)))
     opening = meter.read()
+    if profiler is not None:
+        await profiler.stop()
     drained_at = await drained(client, DELIVERY, stack.task_queue)
     if rec.errors:
         log(f"{len(rec.errors)} contacts failed to open, e.g. {rec.errors[0]}")

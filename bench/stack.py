@@ -214,11 +214,13 @@ class CpuMeter:
 class Profiler:
     """py-spy sampling the Python processes (worker, web app) while they hold the GIL, when asked.
 
-    Writes ``<name>.txt`` (collapsed stacks: speedscope.app or flamegraph.pl draw them) and
-    ``<name>-top.txt``, the functions that took the most of that time.
+    Writes ``<prefix><name>.txt`` (collapsed stacks: speedscope.app or flamegraph.pl draw them) and
+    ``<prefix><name>-top.txt``, the functions that took the most of that time.
     """
 
-    def __init__(self, stack: Stack, out: Path | None, names: tuple[str, ...]) -> None:
+    def __init__(
+        self, stack: Stack, out: Path | None, names: tuple[str, ...], prefix: str = ""
+    ) -> None:
         self._spies: dict[Path, subprocess.Popen[bytes]] = {}
         if out is None:
             return
@@ -227,7 +229,7 @@ class Profiler:
             raise RuntimeError("--profile needs py-spy: pip install -e '.[dev]'")
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
-            path = out / f"{name}.txt"
+            path = out / f"{prefix}{name}.txt"
             command = [spy, "record", "-p", str(stack.pids()[name]), "-f", "raw", "-o", str(path)]
             self._spies[path] = subprocess.Popen(
                 [*command, "--rate", "50", "--nonblocking", "--gil"],

@@ -123,6 +123,23 @@ class OpenContactInput(_Message):
     deadline: datetime
 
 
+class OpenInput(_Message):
+    """v3: the whole opening of a contact as one step, its email handed to delivery."""
+
+    contact_id: str
+    review_id: str
+    business_id: str
+    opened_at: datetime
+    deadline: datetime
+    delivery: DeliveryPolicy
+
+
+class Opened(_Message):
+    """What the opening decided: the contact is open, or refused for this reason."""
+
+    refusal: Refusal | None = None
+
+
 class RefusalInput(_Message):
     contact_id: str
     refusal: Refusal
@@ -142,6 +159,8 @@ class OutcomeInput(_Message):
     answer_id: str | None = None
     at: datetime
     report_deadline: datetime
+    # v3: the step hands what it records to delivery itself (None: the workflow dispatches).
+    delivery: DeliveryPolicy | None = None
 
 
 class CloseInput(_Message):
@@ -156,11 +175,15 @@ class FileReportInput(_Message):
     grounds: Grounds
     at: datetime
     sla_deadline: datetime
+    # v3: the step hands what it records to delivery itself (None: the workflow dispatches).
+    delivery: DeliveryPolicy | None = None
 
 
 class ReportStepInput(_Message):
     report_id: str
     at: datetime
+    # v3: the step hands what it records to delivery itself (None: the workflow dispatches).
+    delivery: DeliveryPolicy | None = None
 
 
 class ApplyDecisionInput(_Message):
@@ -168,6 +191,8 @@ class ApplyDecisionInput(_Message):
     decision_id: str
     decision: Decision
     at: datetime
+    # v3: the step hands what it records to delivery itself (None: the workflow dispatches).
+    delivery: DeliveryPolicy | None = None
 
 
 class DispatchInput(_Message):

@@ -143,8 +143,8 @@ def up(
                         f"  business dashboard: {base}/dashboard  (sign in at {base}/login)\n"
                         f"  moderation queue:   {base}/moderation\n"
                         f"  API and its docs:   {base}/api/v1/docs\n"
-                        f"  Temporal Web UI:    http://localhost:{settings.temporal_ui_port}\n"
-                        f"  emails (.eml):      {settings.mail_dir}\n"
+                        + _ui_line(settings)
+                        + f"  emails (.eml):      {settings.mail_dir}\n"
                         f"  demo credentials:   {settings.demo_file}\n"
                         + _demo_keys(settings)
                         + "Press Ctrl-C to stop."
@@ -172,6 +172,12 @@ async def _wait_listening(settings: Settings, web: asyncio.Task[None]) -> None:
         except OSError:
             await asyncio.sleep(0.05)
     raise RuntimeError("the web app did not start listening")
+
+
+def _ui_line(settings: Settings) -> str:
+    if not settings.temporal_ui_port:
+        return ""
+    return f"  Temporal Web UI:    http://localhost:{settings.temporal_ui_port}\n"
 
 
 def _demo_keys(settings: Settings) -> str:

@@ -49,12 +49,15 @@ class DevServer:
             host or "127.0.0.1",
             "--port",
             port,
-            "--ui-port",
-            str(self.settings.temporal_ui_port),
             "--namespace",
             self.settings.temporal_namespace,
             "--log-level",
             "warn",
+            *(
+                ["--ui-port", str(self.settings.temporal_ui_port)]
+                if self.settings.temporal_ui_port
+                else ["--headless"]
+            ),
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

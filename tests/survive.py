@@ -235,7 +235,8 @@ async def start_stack(tmp_path: Path, **worker_settings: str) -> Stack:
     task_queue = f"survive-{secrets.token_hex(4)}"
     base = {
         "temporal_address": address,
-        "temporal_ui_port": str(free_port()),
+        # No Web UI: a port picked free can be taken by the time a restarted server binds it.
+        "temporal_ui_port": "0",
         "task_queue": task_queue,
         "public_base_url": "http://reviewdesk.test",
         # A killed worker's delivery attempt is retried after this, not after the default 30s.

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 import pytest_asyncio
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
@@ -17,12 +18,13 @@ from delivery.mail import FileMailer
 from domain.enums import Answer, ContactStatus, Decision, Grounds
 from domain.messages import (
     ApplyDecisionInput,
-    ContactStepInput,
-    DispatchInput,
     FileReportInput,
+    Opened,
+    OpenInput,
     OutcomeInput,
     ReportStepInput,
 )
+from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from store import Database
@@ -40,12 +42,14 @@ def crash_on_first_attempt() -> None:
         raise RuntimeError("worker lost after the write")
 
 
+# From v3 each of these steps also sends its messages at their first try, so each crash comes
+# after the sending: the retry must neither record nor send anything twice.
 class CrashingContact(ContactActivities):
-    @activity.defn(name="send_request_to_reviewer")
-    async def send_request_to_reviewer(self, inp: ContactStepInput) -> list[str]:
-        keys = await super().send_request_to_reviewer(inp)
+    @activity.defn(name="open_and_request")
+    async def open_and_request(self, inp: OpenInput) -> Opened:
+        opened = await super().open_and_request(inp)
         crash_on_first_attempt()
-        return keys
+        return opened
 
     @activity.defn(name="record_outcome")
     async def record_outcome(self, inp: OutcomeInput) -> list[str]:
@@ -80,23 +84,16 @@ class CrashingReport(ReportActivities):
         return keys
 
 
-class CrashingDelivery(DeliveryActivities):
-    # Messages are sent at their first try inside dispatch: its retry must send none again.
-    @activity.defn(name="dispatch")
-    async def dispatch(self, inp: DispatchInput) -> None:
-        await super().dispatch(inp)
-        crash_on_first_attempt()
-
-
 @pytest_asyncio.fixture
 async def crashing(
     time_env: WorkflowEnvironment, db: Database, settings: Settings
 ) -> AsyncIterator[Harness]:
     FAILED_ONCE.clear()
+    delivery = DeliveryActivities(db, settings, FileMailer(settings.mail_dir), time_env.client)
     activities = activities_of(
-        CrashingContact(db, settings, time_env.client),
-        CrashingReport(db, settings),
-        CrashingDelivery(db, settings, FileMailer(settings.mail_dir), time_env.client),
+        CrashingContact(db, settings, time_env.client, delivery.hand_over),
+        CrashingReport(db, settings, delivery.hand_over),
+        delivery,
     )
     harness, worker = await _harness(time_env, db, settings, activities=activities)
     async with worker:
@@ -127,13 +124,12 @@ async def test_every_message_exists_once_when_each_writing_step_crashes_after_it
     delivered = await h.all_delivered()
 
     assert set(FAILED_ONCE) == {
-        "send_request_to_reviewer",
+        "open_and_request",
         "record_outcome",
         "file_report",
         "open_report",
         "escalate",
         "apply_decision",
-        "dispatch",
     }
     sent = Counter((m.subject_id, m.event_type, m.recipient_kind) for m in delivered)
     assert sorted((event, to) for (_, event, to) in sent) == sorted(
@@ -153,3 +149,22 @@ async def test_every_message_exists_once_when_each_writing_step_crashes_after_it
     assert Counter(history) == Counter(
         ["opened", "request_sent", "replied", "reported", "opened", "escalated", "upheld"]
     )
+
+
+async def test_a_refusal_recorded_before_a_crash_is_the_answer_of_the_retry(
+    crashing: Harness,
+) -> None:
+    h, w = crashing, crashing.world
+    with pytest.raises(Refused) as refused:
+        await h.service.request_contact(
+            w.business, w.review["platform"], ContactRequestBody(message="Which shop was it?")
+        )
+
+    assert refused.value.reason is Refusal.NOT_ELIGIBLE_SOURCE
+    assert FAILED_ONCE == {"open_and_request": 1}
+    async with (
+        h.db.read() as conn,
+        conn.execute("SELECT type, count(*) FROM events WHERE type = 'refused'") as cur,
+    ):
+        assert [tuple(r) for r in await cur.fetchall()] == [("refused", 1)]
+    assert await h.outbox() == []

@@ -279,11 +279,12 @@ async def test_a_store_failing_in_the_middle_of_each_step_leaves_nothing_half_wr
             assert not task.done()
         return await task
 
-    # Opening: the contact, its label and its history are written together, or not at all.
+    # Opening: the contact, its label, the reply link, the reviewer's email and the history are
+    # written together, or not at all.
     body = ContactRequestBody(message="Is this your order, #A-77?")
     opened = await through_trouble(
         contact_handle,
-        "open_contact",
+        "open_and_request",
         "review_labels",
         "1",
         service.request_contact(case.business_id, case.review_id, body),
@@ -338,7 +339,7 @@ async def test_a_store_failing_in_the_middle_of_each_step_leaves_nothing_half_wr
         [case.reviewer_email, token, body.message, "REF-A77-PRIVATE", "Moderator: no order A77"],
     )
     for handle, activity in (
-        (contact_handle, "open_contact"),
+        (contact_handle, "open_and_request"),
         (contact_handle, "record_outcome"),
         (contact_handle, "file_report"),
         (report_handle, "apply_decision"),

@@ -27,6 +27,8 @@ STORE_RETRY = RetryPolicy(
 # more than the step itself: a contact opened in 4 workflow tasks now opens in one. Executions
 # started before v2 keep running their steps as activities, so their histories still replay.
 LOCAL_STORE_STEPS = "local-store-steps"
+# v3: see steps_send().
+STEPS_SEND = "steps-send-their-messages"
 
 
 async def store_step(method: Callable[[Any, Any], Awaitable[Any]], arg: Any) -> Any:
@@ -38,6 +40,29 @@ async def store_step(method: Callable[[Any, Any], Awaitable[Any]], arg: Any) -> 
     return await workflow.execute_activity_method(
         method, arg, start_to_close_timeout=STORE_TIMEOUT, retry_policy=STORE_RETRY
     )
+
+
+def steps_send() -> bool:
+    """v3: a contact opens in one step, and a step hands the messages it records to delivery
+    itself, where before a ``dispatch`` step followed it.
+
+    Each step is a round of the workflow on the worker (and a marker in its history), and the
+    worker's CPU is what limits how fast contacts open: a contact now opens in one step, not
+    four, and a step that tells someone in one, not two. Executions from before keep their
+    steps, so their histories replay.
+    """
+    return workflow.patched(STEPS_SEND)
+
+
+async def sending_step(
+    method: Callable[[Any, Any], Awaitable[Any]], arg: Any, policy: DeliveryPolicy
+) -> list[str]:
+    """Runs a step that records messages; what is left for ``dispatch``: nothing from v3 on."""
+    if steps_send():
+        await store_step(method, arg.model_copy(update={"delivery": policy}))
+        return []
+    keys: list[str] | None = await store_step(method, arg)
+    return keys or []
 
 
 async def dispatch(keys: list[str], policy: DeliveryPolicy) -> None:

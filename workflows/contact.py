@@ -33,13 +33,15 @@ with workflow.unsafe.imports_passed_through():
         EligibilityInput,
         FileReportInput,
         OpenContactInput,
+        Opened,
+        OpenInput,
         OutcomeInput,
         RefusalInput,
         ReportInput,
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error, refusal_in
-    from workflows._steps import dispatch, store_step
+    from workflows._steps import dispatch, sending_step, steps_send, store_step
 
 _ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
 # Which grounds fit which way the reply window closed (DESIGN rule 5).
@@ -70,6 +72,36 @@ class ReviewerContactWorkflow:
 
     @workflow.run
     async def run(self, inp: ContactWorkflowInput) -> ContactState:
+        deadline = await self._open(inp) if steps_send() else await self._open_before_v3(inp)
+        if deadline is None:
+            return await self._end()
+        return await self._after_opening(deadline)
+
+    async def _open(self, inp: ContactWorkflowInput) -> datetime | None:
+        """Opens the contact in one step; its reply window's end, or None when refused."""
+        opened_at = workflow.now()
+        deadline = opened_at + inp.reply_window
+        opened: Opened = await store_step(
+            ContactActivities.open_and_request,
+            OpenInput(
+                contact_id=inp.contact_id,
+                review_id=inp.review_id,
+                business_id=inp.business_id,
+                opened_at=opened_at,
+                deadline=deadline,
+                delivery=inp.delivery,
+            ),
+        )
+        if opened.refusal is not None:
+            self._refusal = opened.refusal
+            return None
+        # Open to callers only now: a 201 means the reviewer's email is recorded, link and all.
+        self._deadline = deadline
+        self._status = ContactStatus.AWAITING_REPLY
+        return deadline
+
+    async def _open_before_v3(self, inp: ContactWorkflowInput) -> datetime | None:
+        """How executions from before v3 open: eligibility, open, request, dispatch."""
         try:
             await self._step(
                 ContactActivities.check_eligibility,
@@ -88,7 +120,7 @@ class ReviewerContactWorkflow:
                 RefusalInput(contact_id=inp.contact_id, refusal=refusal, at=workflow.now()),
             )
             self._refusal = refusal
-            return await self._end()
+            return None
 
         opened_at = workflow.now()
         deadline = opened_at + inp.reply_window
@@ -106,11 +138,12 @@ class ReviewerContactWorkflow:
             ContactActivities.send_request_to_reviewer,
             ContactStepInput(contact_id=inp.contact_id, at=workflow.now()),
         )
-        # Open to callers only now: a 201 means the reviewer's email is recorded, link and all.
         self._deadline = deadline
         self._status = ContactStatus.AWAITING_REPLY
         await dispatch(sent, inp.delivery)
+        return deadline
 
+    async def _after_opening(self, deadline: datetime) -> ContactState:
         await self._wait_until(deadline, lambda: self._answer is not None or self._close_requested)
         if self._close_requested and self._answer is None:
             self._reply_window_over = True
@@ -223,7 +256,7 @@ class ReviewerContactWorkflow:
             status, answer_id = ContactStatus.NO_RESPONSE, None
         closed_at = workflow.now()
         report_deadline = closed_at + self._inp.report_window
-        keys = await self._step(
+        keys = await sending_step(
             ContactActivities.record_outcome,
             OutcomeInput(
                 contact_id=self._inp.contact_id,
@@ -232,6 +265,7 @@ class ReviewerContactWorkflow:
                 at=closed_at,
                 report_deadline=report_deadline,
             ),
+            self._inp.delivery,
         )
         self._report_deadline = report_deadline
         self._status = status
@@ -242,7 +276,7 @@ class ReviewerContactWorkflow:
         now = workflow.now()
         report_id = f"rp_{workflow.uuid4().hex[:24]}"
         sla_deadline = now + inp.moderation_sla
-        keys = await self._step(
+        keys = await sending_step(
             ContactActivities.file_report,
             FileReportInput(
                 report_id=report_id,
@@ -251,6 +285,7 @@ class ReviewerContactWorkflow:
                 at=now,
                 sla_deadline=sla_deadline,
             ),
+            inp.delivery,
         )
         # The report outlives this contact, so it runs as a workflow of its own, not a child.
         await self._step(

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import dispatch, store_step
+    from workflows._steps import dispatch, sending_step
 
 _DECIDED = {Decision.UPHOLD: ReportStatus.UPHELD, Decision.REJECT: ReportStatus.REJECTED}
 
@@ -39,9 +39,10 @@ class ReviewReportWorkflow:
 
     @workflow.run
     async def run(self, inp: ReportWorkflowInput) -> ReportState:
-        opened = await store_step(
+        opened = await sending_step(
             ReportActivities.open_report,
             ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+            inp.delivery,
         )
         await dispatch(opened, inp.delivery)
 
@@ -53,16 +54,17 @@ class ReviewReportWorkflow:
         except TimeoutError:
             # Overdue: tell the moderators once, then keep waiting; a report is never dropped.
             self._escalated = True
-            escalated = await store_step(
+            escalated = await sending_step(
                 ReportActivities.escalate,
                 ReportStepInput(report_id=inp.report_id, at=workflow.now()),
+                inp.delivery,
             )
             await dispatch(escalated, inp.delivery)
             await workflow.wait_condition(lambda: self._decision is not None)
 
         decision = self._decision
         assert decision is not None
-        decided = await store_step(
+        decided = await sending_step(
             ReportActivities.apply_decision,
             ApplyDecisionInput(
                 report_id=inp.report_id,
@@ -70,6 +72,7 @@ class ReviewReportWorkflow:
                 decision=decision.decision,
                 at=workflow.now(),
             ),
+            inp.delivery,
         )
         self._status = _DECIDED[decision.decision]
         await dispatch(decided, inp.delivery)
