@@ -85,27 +85,37 @@ class ContactActivities:
             request = await contacts.get_request(conn, inp.contact_id)
             if request is None:
                 raise RuntimeError(f"contact {inp.contact_id} has no request")
-            if request.refusal is not None:
-                return Opened(refusal=Refusal(request.refusal))
-            recorded = await outbox.has_message(conn, key)
-            decided = None if recorded else await self._decide(conn, request, inp)
-        if isinstance(decided, Refusal):
-            async with self.db.tx() as conn:
-                await _refuse(conn, inp.contact_id, decided, inp.opened_at)
-            return Opened(refusal=decided)
+            opened = await _opened(conn, inp.contact_id, key)
+            decided = None if opened is not None else await self._decide(conn, request, inp)
         if decided is not None:
             async with self.db.tx() as conn:
-                await _open(conn, request, decided.review, inp.opened_at, inp.deadline)
-                await _record_request(
-                    conn,
-                    decided.contact,
-                    decided.reviewer,
-                    decided.token,
-                    decided.email,
-                    inp.opened_at,
-                )
-        await _notify.hand_over([key], inp.delivery, self.hand_over)
-        return Opened()
+                # Checked again under the write lock: an attempt of this step that overlaps
+                # (a stalled worker's, say) may have decided meanwhile, and the first decision
+                # stands; a second reply link would void the one already emailed.
+                opened = await _opened(conn, inp.contact_id, key)
+                if opened is None:
+                    await self._record_decision(conn, request, decided, inp)
+            if opened is None:
+                opened = Opened(refusal=decided if isinstance(decided, Refusal) else None)
+        assert opened is not None
+        if opened.refusal is None:
+            await _notify.hand_over([key], inp.delivery, self.hand_over)
+        return opened
+
+    async def _record_decision(
+        self,
+        conn: aiosqlite.Connection,
+        request: ContactRequest,
+        decided: Refusal | _Opening,
+        inp: OpenInput,
+    ) -> None:
+        if isinstance(decided, Refusal):
+            await _refuse(conn, inp.contact_id, decided, inp.opened_at)
+            return
+        await _open(conn, request, decided.review, inp.opened_at, inp.deadline)
+        await _record_request(
+            conn, decided.contact, decided.reviewer, decided.token, decided.email, inp.opened_at
+        )
 
     async def _decide(
         self, conn: aiosqlite.Connection, request: ContactRequest, inp: OpenInput
@@ -342,6 +352,14 @@ async def _parties(
     if review is None or business is None or reviewer is None:
         raise RuntimeError(f"contact {contact_id} refers to a missing record")
     return contact, review, business, reviewer
+
+
+async def _opened(conn: aiosqlite.Connection, contact_id: str, key: str) -> Opened | None:
+    """What an earlier attempt of ``open_and_request`` decided, if one did."""
+    request = await contacts.get_request(conn, contact_id)
+    if request is not None and request.refusal is not None:
+        return Opened(refusal=Refusal(request.refusal))
+    return Opened() if await outbox.has_message(conn, key) else None
 
 
 async def _refusal(

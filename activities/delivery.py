@@ -63,7 +63,15 @@ class DeliveryActivities:
         """``dispatch``'s work, which a step that records messages does itself from v3 on."""
         from workflows.delivery import MessageDeliveryWorkflow
 
-        handed_over = await asyncio.gather(*(self._first_attempt(key) for key in keys))
+        # Every first try ends before this step may fail: a retry of the step must not start a
+        # message again while its first try is still sending it.
+        tried = await asyncio.gather(
+            *(self._first_attempt(key) for key in keys), return_exceptions=True
+        )
+        for outcome in tried:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        handed_over = [outcome for outcome in tried if not isinstance(outcome, BaseException)]
         for key, channel in zip(keys, handed_over, strict=True):
             if channel is None:
                 continue

@@ -33,6 +33,7 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 T = TypeVar("T")
+READER_BUSY_MS = 250
 
 
 class InlineReader(aiosqlite.Connection):
@@ -76,6 +77,10 @@ class Database:
             reader = await self._open(inline=True)
             # A write slipped into a read would bypass the writer's lock: refuse it outright.
             await reader.execute("PRAGMA query_only=ON")
+            # WAL readers wait only in rare moments (recovery after a crash); an inline reader
+            # must not hold the event loop for long then: it fails, and the caller's retry or
+            # error answer takes over.
+            await reader.execute(f"PRAGMA busy_timeout={READER_BUSY_MS}")
             self._readers.append(reader)
             self._free.put_nowait(reader)
         return self
