@@ -85,14 +85,15 @@ class ContactActivities:
             request = await contacts.get_request(conn, inp.contact_id)
             if request is None:
                 raise RuntimeError(f"contact {inp.contact_id} has no request")
-            opened = await _opened(conn, inp.contact_id, key)
+            opened = await _opened(conn, request.refusal, key)
             decided = None if opened is not None else await self._decide(conn, request, inp)
         if decided is not None:
             async with self.db.tx() as conn:
                 # Checked again under the write lock: an attempt of this step that overlaps
                 # (a stalled worker's, say) may have decided meanwhile, and the first decision
                 # stands; a second reply link would void the one already emailed.
-                opened = await _opened(conn, inp.contact_id, key)
+                refusal = await contacts.refusal_of(conn, inp.contact_id)
+                opened = await _opened(conn, refusal, key)
                 if opened is None:
                     await self._record_decision(conn, request, decided, inp)
             if opened is None:
@@ -354,11 +355,11 @@ async def _parties(
     return contact, review, business, reviewer
 
 
-async def _opened(conn: aiosqlite.Connection, contact_id: str, key: str) -> Opened | None:
-    """What an earlier attempt of ``open_and_request`` decided, if one did."""
-    request = await contacts.get_request(conn, contact_id)
-    if request is not None and request.refusal is not None:
-        return Opened(refusal=Refusal(request.refusal))
+async def _opened(conn: aiosqlite.Connection, refusal: str | None, key: str) -> Opened | None:
+    """What an earlier attempt of ``open_and_request`` decided, if one did: the request's
+    refusal as recorded, or its email."""
+    if refusal is not None:
+        return Opened(refusal=Refusal(refusal))
     return Opened() if await outbox.has_message(conn, key) else None
 
 

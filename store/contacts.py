@@ -51,6 +51,12 @@ async def get_request(conn: aiosqlite.Connection, request_id: str) -> ContactReq
     return ContactRequest.from_row(row) if row else None
 
 
+async def refusal_of(conn: aiosqlite.Connection, request_id: str) -> str | None:
+    """The reason a request was refused, once it was."""
+    row = await fetch_one(conn, "SELECT refusal FROM contact_requests WHERE id = ?", (request_id,))
+    return str(row[0]) if row and row[0] is not None else None
+
+
 async def request_for_idempotency_key(
     conn: aiosqlite.Connection, business_id: str, key: str
 ) -> ContactRequest | None:
