@@ -67,6 +67,14 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     return {}
 
 
+def allow_bytecode_caches() -> None:
+    """The sandbox imports the workflow modules afresh for every workflow run. Without bytecode
+    caches (PYTHONDONTWRITEBYTECODE=1) each of those imports compiles their source again: a
+    tenth of the worker's CPU while contacts open. Reading caches is always allowed; this lets
+    the worker write the few it needs. `bench/bare_worker.py` does the same."""
+    sys.dont_write_bytecode = False
+
+
 def build_worker(
     client: Client,
     db: Database,
@@ -75,11 +83,7 @@ def build_worker(
     mailer: Mailer | None = None,
     activities: Sequence[Callable[..., Any]] | None = None,
 ) -> Worker:
-    # The sandbox imports the workflow modules afresh for every workflow run. Without bytecode
-    # caches (PYTHONDONTWRITEBYTECODE=1) each of those imports compiles their source again: a
-    # tenth of the worker's CPU while contacts open. Reading caches is always allowed; this lets
-    # the worker write the few it needs.
-    sys.dont_write_bytecode = False
+    allow_bytecode_caches()
     return Worker(
         client,
         task_queue=settings.task_queue,

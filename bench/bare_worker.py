@@ -1,7 +1,7 @@
 """The bare engine's worker: ``python -m bench.bare_worker``, configured like ``worker.py``.
 
 Same settings from the environment, same client, same worker options; only the workflows and
-activities differ (``bench/bare_workflows.py``).
+activities differ (``bench/bare_workflows/``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ import signal
 from temporalio.worker import Worker
 
 from bench.bare_activities import BareActivities
-from bench.bare_workflows import BARE_WORKFLOWS
+from bench.bare_workflows.delivery import BareDeliveryWorkflow
+from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
+from bench.bare_workflows.report import BareReportWorkflow
 from settings import Settings, get_settings
 from starter.client import connect
-from worker import worker_options
+from worker import allow_bytecode_caches, worker_options
 
 
 async def run_bare_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     bare = BareActivities(client)
+    allow_bytecode_caches()  # as the Reviewdesk worker does: the same worker settings
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=BARE_WORKFLOWS,
+        workflows=[BareLifecycleWorkflow, BareReportWorkflow, BareDeliveryWorkflow],
         activities=[bare.step, bare.start_report],
         **worker_options(settings),
     )

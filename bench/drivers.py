@@ -27,7 +27,8 @@ import httpx
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from bench.bare_activities import BareInput, BareState, report_id_of
-from bench.bare_workflows import BareLifecycleWorkflow, BareReportWorkflow
+from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
+from bench.bare_workflows.report import BareReportWorkflow
 from store import Database, outbox
 
 _TOKEN = re.compile(r"/reply/([A-Za-z0-9_\-]+)")

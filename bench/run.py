@@ -6,7 +6,7 @@ folder, then measures, in one run:
 
 1. the bare engine: the lifecycle plans below on workflows with the same activities, timers,
    updates and separately started workflows as Reviewdesk but none of its logic
-   (``bench/bare_workflows.py``), started by a plain Temporal client;
+   (``bench/bare_workflows/``), started by a plain Temporal client;
 2. lifecycle throughput: the same plans on Reviewdesk through its HTTP API, half replied
    through the reply page, half left to a short window, each then reported or closed, a share
    of the reports decided by a moderator; contacts per second from the first request to the
@@ -45,7 +45,7 @@ if __package__ in (None, ""):
 import httpx
 
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
-from bench.bare_workflows import BareDeliveryWorkflow
+from bench.bare_workflows.delivery import BareDeliveryWorkflow
 from bench.drivers import (
     BareDriver,
     Plan,
@@ -115,8 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--profile",
         type=Path,
-        help="py-spy the worker and web app while lifecycles run and while contacts open,"
-        " into this folder",
+        help="py-spy the worker and web app while lifecycles run and while contacts open, and"
+        " the bare engine's worker while its lifecycles run, into this folder",
     )
     return p.parse_args(argv)
 
@@ -169,9 +169,11 @@ async def _measured(
     delivery_type: str,
     task_queue: str,
     profile: Path | None = None,
+    profiled: tuple[str, ...] = ("worker", "web"),
+    prefix: str = "",
 ) -> dict[str, Any]:
     client = await connect(stack.settings())
-    profiler = Profiler(stack, profile, ("worker", "web")) if profile else None
+    profiler = Profiler(stack, profile, profiled, prefix) if profile else None
     meter = CpuMeter(stack)
     await run_all(n, lifecycle, rec)
     drained_at = await drained(client, delivery_type, task_queue)
@@ -211,7 +213,15 @@ async def bare_lifecycles(
     rec = Recorder()
     main = driver(rec, "run", args.concurrency)
     result = await _measured(
-        stack, args.contacts, lambda i: main.lifecycle(i, plans[i]), rec, delivery, task_queue
+        stack,
+        args.contacts,
+        lambda i: main.lifecycle(i, plans[i]),
+        rec,
+        delivery,
+        task_queue,
+        args.profile,
+        ("bare_worker",),
+        "bare-",
     )
     result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 
@@ -22,7 +22,7 @@ class SmtpMailer:
         self.password = settings.smtp_password
         self.timeout = settings.smtp_timeout.total_seconds()
 
-    async def send(self, key: str, email: EmailMessage) -> None:
+    async def send(self, key: str, email: Message) -> None:
         """Returns once the server accepted the message for every recipient; raises otherwise."""
         try:
             await aiosmtplib.send(

@@ -1,8 +1,11 @@
-"""The store's schema upgrades an existing file in place and refuses one from the future."""
+"""The store's schema upgrades an existing file in place and refuses one from the future; its
+writes land whole, and one waiting for another process's lock never holds up the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,52 @@ async def test_reads_see_committed_writes_and_can_never_write(tmp_path: Path) ->
         async with db.read() as conn:
             still = await reviews.get_review(conn, world.review["organic"])
     assert review is not None and still == review
+
+
+async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_lands_whole(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    async with Database(path) as db:
+        world = await make_world(db)
+        review_id = world.review["organic"]
+        other = sqlite3.connect(path, isolation_level=None)  # another process's writer
+        other.execute("BEGIN IMMEDIATE")
+
+        async def retitle() -> None:
+            async with db.tx() as conn:
+                await conn.execute(
+                    "UPDATE reviews SET title = 'Retitled' WHERE id = ?", (review_id,)
+                )
+                await conn.execute(
+                    "UPDATE reviews SET text = 'Rewritten' WHERE id = ?", (review_id,)
+                )
+
+        writing = asyncio.create_task(retitle())
+        # While the write waits for the lock, the loop still answers: reads, timers.
+        started = time.monotonic()
+        for _ in range(5):
+            async with db.read() as conn:
+                before = await reviews.get_review(conn, review_id)
+            await asyncio.sleep(0.02)
+        assert time.monotonic() - started < 1.0
+        assert not writing.done()
+        assert before is not None and before.title == "Review organic"
+
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+        async with db.read() as conn:
+            after = await reviews.get_review(conn, review_id)
+        assert after is not None and (after.title, after.text) == ("Retitled", "Rewritten")
+
+        # A transaction that fails half-way leaves nothing, and the next one works.
+        with pytest.raises(RuntimeError, match="half-way"):
+            async with db.tx() as conn:
+                await conn.execute("UPDATE reviews SET title = 'Lost' WHERE id = ?", (review_id,))
+                raise RuntimeError("half-way")
+        async with db.tx() as conn:
+            await conn.execute("UPDATE reviews SET text = 'Kept' WHERE id = ?", (review_id,))
+        async with db.read() as conn:
+            last = await reviews.get_review(conn, review_id)
+        assert last is not None and (last.title, last.text) == ("Retitled", "Kept")
+        other.close()
