@@ -13,7 +13,7 @@ import re
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -24,7 +24,7 @@ from typing import Protocol
 from store.records import OutboxMessage
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
-# An addr-spec with a dot-atom on both sides (RFC 5322 3.4.1), nothing to quote or encode.
+# An addr-spec with a dot-atom on both sides (RFC 5322 3.4.1): nothing to quote or encode.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATOM}(\.{_ATOM})*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
@@ -37,64 +37,80 @@ def message_id(key: str) -> str:
 def build_email(message: OutboxMessage, sender: str, link_base: str) -> Message:
     """The same message on every retry: headers, text and HTML depend only on the outbox row.
 
-    Built with the standard library's classic MIME classes rather than ``EmailMessage``: that
-    one parses every header it is given, and building and writing an email with it took ~1.5 ms,
-    the worker's largest cost of its own (README, "Benchmark"); this takes ~0.5 ms. The two
-    address headers are still encoded by the modern policy, which knows addresses.
+    Built with the standard library's classic MIME classes: ``EmailMessage`` parses every header
+    it is given, and building and writing an email with it took ~1.5 ms, the worker's largest
+    cost of its own (README, "Benchmark"); this takes ~0.4 ms. Headers come out as
+    ``EmailMessage`` writes them. An address that is not plain ASCII (an IDN domain, a UTF-8
+    mailbox) still goes through ``EmailMessage``: the SMTP client reads the recipients from the
+    header, and only that one keeps such an address readable, for SMTPUTF8.
     """
     for value in (message.subject, message.to_address):
-        if "\n" in value or "\r" in value:
+        # Every break str.splitlines() knows, as EmailMessage refused them: none may end a header.
+        if value.splitlines() not in ([value], []):
             raise ValueError("a header value may not contain a line break")
+    html = html_body(message.subject, message.body_text, link_base)
+    from_header = _classic_from(sender)
+    if from_header is None or not _PLAIN_ADDRESS.fullmatch(message.to_address):
+        return _modern_email(message, sender, html)
     email = MIMEMultipart("alternative")
-    email["From"] = _sender(sender)
-    email["To"] = _address("To", message.to_address)
+    email["From"] = from_header
+    email["To"] = message.to_address
     subject = message.subject
     if not subject.isascii():
         subject = Header(subject, "utf-8", None, "Subject").encode()
     email["Subject"] = subject
+    _identify(email, message)
+    email.attach(_text(message.body_text, "plain"))
+    email.attach(_text(html, "html"))
+    return email
+
+
+def _modern_email(message: OutboxMessage, sender: str, html: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    _identify(email, message)
+    email.set_content(message.body_text)
+    email.add_alternative(html, subtype="html")
+    return email
+
+
+def _identify(email: Message, message: OutboxMessage) -> None:
     email["Message-ID"] = message_id(message.key)
     email["Date"] = format_datetime(message.created_at)
     # Out-of-office replies and auto-responders should not answer a notification (RFC 3834).
     email["Auto-Submitted"] = "auto-generated"
-    email.attach(_text(message.body_text, "plain"))
-    email.attach(_text(html_body(message.subject, message.body_text, link_base), "html"))
-    return email
 
 
-# As ``EmailMessage`` chooses: the UTF-8 text as it is while every line is short, and
-# quoted-printable (not base64) once one is long, so the raw file stays readable and its link
+# The UTF-8 text as it is while every line fits in 78 bytes, as EmailMessage does. Past that,
+# quoted-printable, where EmailMessage may pick base64: the raw file stays readable, and its link
 # can still be found with grep.
 _UTF8_AS_IS = Charset("utf-8")
 _UTF8_AS_IS.body_encoding = None  # type: ignore[assignment]  # None is "as it is"
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 _SHORT_LINE = 78
-# Encodes an address header whole, on one line; the classic generator folds it when it writes.
-_ONE_LINE = policy.SMTP.clone(max_line_length=0)
+# The line ends the generator writes as line ends; a U+2028 inside a line stays inside it.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _text(body: str, subtype: str) -> MIMEText:
-    short = all(len(line) <= _SHORT_LINE for line in body.splitlines())
+    short = all(len(line.encode()) <= _SHORT_LINE for line in _LINE_END.split(body))
     # A Charset is accepted since Python 3.5; the type stubs still say str.
     part = MIMEText(body, subtype, _UTF8_AS_IS if short else _UTF8_QP)  # type: ignore[arg-type]
     del part["MIME-Version"]  # belongs to the message, not to each of its parts
     return part
 
 
-def _address(name: str, value: str) -> str:
-    """An address header as ``EmailMessage`` writes it: a non-ASCII display name or domain
-    encoded, the address itself kept as an address. A plain ASCII address, nearly all of them,
-    is that already."""
-    if _PLAIN_ADDRESS.fullmatch(value):
-        return value
-    folded = str(_ONE_LINE.header_factory(name, value).fold(policy=_ONE_LINE))
-    return folded.split(":", 1)[1].strip()
-
-
 @functools.lru_cache(maxsize=4)
-def _sender(value: str) -> str:
-    """The same for every message a worker sends."""
-    return _address("From", value)
+def _classic_from(sender: str) -> str | None:
+    """The From header as ``EmailMessage`` folds it (a non-ASCII name encoded), worked out once
+    per worker; None if the sender's own address is not plain ASCII."""
+    header = policy.default.header_factory("From", sender)
+    if len(header.addresses) != 1 or not _PLAIN_ADDRESS.fullmatch(header.addresses[0].addr_spec):
+        return None
+    return str(header.fold(policy=policy.default)).split(":", 1)[1].strip()
 
 
 def html_body(title: str, text: str, link_base: str) -> str:

@@ -1,20 +1,23 @@
 """SQLite in WAL mode: one writing connection per process, a few read-only ones, explicit
 transactions.
 
-aiosqlite runs every statement of a connection on one thread; the lock keeps one coroutine's
-transaction from interleaving with another's statements on the shared writer. Reads take one of
-the readers instead: WAL gives each its own snapshot beside the writer, so a page or a step
-that only reads never queues behind writes. (One connection for everything was the worker's
-bottleneck while contacts opened: two thirds of its time held, thirty steps waiting.)
+The lock keeps one coroutine's transaction from interleaving with another's statements on the
+shared writer. Reads take one of the readers instead: WAL gives each its own snapshot beside
+the writer, so a page or a step that only reads never queues behind writes. (One connection for
+everything was the worker's bottleneck while contacts opened: two thirds of its time held,
+thirty steps waiting.)
 
-The readers run their statements on the event loop's own thread (``InlineReader``): a read here
-takes tens of microseconds, and WAL never makes it wait for the writer, so handing it to a
-thread and back cost more than the read itself.
+aiosqlite runs a connection's statements on a thread of its own, so that one waiting for a lock
+never holds up the event loop. Only two kinds of statement can wait: a reader's in rare moments
+(recovery after a crash), and the ``BEGIN IMMEDIATE`` that takes the write lock. Everything else
+runs on the event loop's own thread (``InlineReader``, ``Writer``): it takes tens of
+microseconds, and handing it to a thread and back cost more than the statement itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -52,11 +55,11 @@ class InlineReader(aiosqlite.Connection):
 
 
 class Writer(aiosqlite.Connection):
-    """The writing connection. ``BEGIN IMMEDIATE``, ``COMMIT`` and ``ROLLBACK`` run on
-    aiosqlite's thread: the first may wait seconds for another process's write lock, the others
-    may checkpoint the WAL. The statements between them run on the event loop's thread: with the
-    write lock held, WAL never makes them wait, and a contact's step ran ten of them, each
-    handed to the thread and back for a few microseconds of work.
+    """The writing connection. ``BEGIN IMMEDIATE`` runs on aiosqlite's thread, since it may wait
+    seconds for another process's write lock; so do ``COMMIT`` (which may checkpoint the WAL)
+    and ``ROLLBACK``. The statements between them run on the event loop's thread: with the write
+    lock held, WAL never makes them wait, and a contact's step ran ten of them, each handed to
+    the thread and back for a few microseconds of work.
     """
 
     inline = False
@@ -107,8 +110,9 @@ class Database:
 
     async def _open(self, kind: type[C]) -> C:
         path = str(self.path)
-        # Opened on aiosqlite's thread, and used on the loop's too (see the two classes): never
-        # both at once, since every statement is awaited before the next.
+        # Opened on aiosqlite's thread and used on the loop's too, never both at once: a reader
+        # never uses its thread after connecting, and the writer's inline statements run only
+        # between a BEGIN that has returned and the COMMIT or ROLLBACK after them (Database.tx).
         conn = kind(
             lambda: sqlite3.connect(path, isolation_level=None, check_same_thread=False),
             iter_chunk_size=64,
@@ -145,9 +149,8 @@ class Database:
     async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: all of it lands, or none of it does."""
         async with self._lock:
-            # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading.
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            await _begin(conn)
             try:
                 conn.inline = True
                 try:
@@ -157,7 +160,15 @@ class Database:
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
-            await conn.execute("COMMIT")
+            try:
+                await conn.execute("COMMIT")
+            except BaseException:
+                # A COMMIT that failed (a full disk, an I/O error) leaves the transaction open,
+                # holding the write lock for both processes: end it. (One that was cancelled
+                # still runs on aiosqlite's thread; this ROLLBACK then finds nothing to undo.)
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -196,6 +207,24 @@ class Database:
                 for statement in _statements(script):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {version}")
+
+
+async def _begin(conn: Writer) -> None:
+    """``BEGIN IMMEDIATE``: it takes the write lock up front, so two processes never deadlock
+    upgrading a read lock.
+
+    A caller cancelled while it waits for the lock leaves the statement running on aiosqlite's
+    thread: it is waited for, and undone if it began, or the writer would hold SQLite's write
+    lock for good, and the next transaction would fail to begin.
+    """
+    began = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
+    try:
+        await asyncio.shield(began)
+    except asyncio.CancelledError:
+        with contextlib.suppress(sqlite3.Error):
+            await began
+            await conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:

@@ -115,3 +115,61 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_land
             last = await reviews.get_review(conn, review_id)
         assert last is not None and (last.title, last.text) == ("Retitled", "Kept")
         other.close()
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_lock_free(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    async with Database(path) as db:
+        world = await make_world(db)
+        review_id = world.review["organic"]
+        other = sqlite3.connect(path, isolation_level=None, timeout=2)
+        other.execute("BEGIN IMMEDIATE")
+
+        async def retitle() -> None:
+            async with db.tx() as conn:
+                await conn.execute("UPDATE reviews SET title = 'Never' WHERE id = ?", (review_id,))
+
+        waiting = asyncio.create_task(retitle())
+        await asyncio.sleep(0.2)
+        waiting.cancel()  # say, the activity timed out while the other process held the lock
+        other.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+        # Neither process is locked out: the other writes, then this one.
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("COMMIT")
+        async with db.tx() as conn:
+            await conn.execute("UPDATE reviews SET text = 'Later' WHERE id = ?", (review_id,))
+        async with db.read() as conn:
+            review = await reviews.get_review(conn, review_id)
+        assert review is not None and (review.title, review.text) == ("Review organic", "Later")
+        other.close()
+
+
+async def test_a_commit_that_fails_ends_its_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    async with Database(path) as db:
+        async with db.tx() as conn:
+            await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            await conn.execute(
+                "CREATE TABLE child (parent_id INTEGER"
+                " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        # A deferred foreign key fails at COMMIT, and SQLite keeps the transaction open then.
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            async with db.tx() as conn:
+                await conn.execute("INSERT INTO child (parent_id) VALUES (7)")
+
+        other = sqlite3.connect(path, isolation_level=None, timeout=2)
+        other.execute("BEGIN IMMEDIATE")  # the write lock is free for the other process
+        other.execute("COMMIT")
+        other.close()
+        async with db.tx() as conn:
+            await conn.execute("INSERT INTO parent (id) VALUES (7)")
+            await conn.execute("INSERT INTO child (parent_id) VALUES (7)")
+        async with db.read() as conn, conn.execute("SELECT count(*) FROM child") as cur:
+            row = await cur.fetchone()
+        assert row is not None and row[0] == 1
