@@ -39,7 +39,7 @@ def build_email(message: OutboxMessage, sender: str, link_base: str) -> Message:
 
     Built with the standard library's classic MIME classes: ``EmailMessage`` parses every header
     it is given, and building and writing an email with it took ~1.5 ms, the worker's largest
-    cost of its own (README, "Benchmark"); this takes ~0.4 ms. Headers come out as
+    cost of its own (README, "Benchmark"); this takes ~0.5 ms. Headers come out as
     ``EmailMessage`` writes them. An address that is not plain ASCII (an IDN domain, a UTF-8
     mailbox) still goes through ``EmailMessage``: the SMTP client reads the recipients from the
     header, and only that one keeps such an address readable, for SMTPUTF8.
