@@ -214,15 +214,14 @@ async def _begin(conn: Writer) -> None:
     upgrading a read lock.
 
     A caller cancelled while it waits for the lock leaves the statement running on aiosqlite's
-    thread: it is waited for, and undone if it began, or the writer would hold SQLite's write
-    lock for good, and the next transaction would fail to begin.
+    thread, where it may still begin: a ROLLBACK queued behind it (the thread runs them in
+    order) undoes it, or the writer would hold SQLite's write lock for good, and the next
+    transaction would fail to begin.
     """
-    began = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
     try:
-        await asyncio.shield(began)
+        await conn.execute("BEGIN IMMEDIATE")
     except asyncio.CancelledError:
-        with contextlib.suppress(sqlite3.Error):
-            await began
+        with contextlib.suppress(sqlite3.Error):  # "no transaction is active": it never began
             await conn.execute("ROLLBACK")
         raise
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from store import Database, reviews
+from store.records import Review
 from store.schema import MIGRATIONS
 from tests.world import make_world
 
@@ -68,6 +69,25 @@ async def test_reads_see_committed_writes_and_can_never_write(tmp_path: Path) ->
     assert review is not None and still == review
 
 
+def _other_process(path: Path) -> sqlite3.Connection:
+    """Another process's writer on the same file."""
+    return sqlite3.connect(path, isolation_level=None, timeout=2)
+
+
+async def _set(db: Database, review_id: str, **columns: str) -> None:
+    """One transaction, one statement per column."""
+    async with db.tx() as conn:
+        for column, value in columns.items():
+            await conn.execute(f"UPDATE reviews SET {column} = ? WHERE id = ?", (value, review_id))
+
+
+async def _review(db: Database, review_id: str) -> Review:
+    async with db.read() as conn:
+        review = await reviews.get_review(conn, review_id)
+    assert review is not None
+    return review
+
+
 async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_lands_whole(
     tmp_path: Path,
 ) -> None:
@@ -75,45 +95,32 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_land
     async with Database(path) as db:
         world = await make_world(db)
         review_id = world.review["organic"]
-        other = sqlite3.connect(path, isolation_level=None)  # another process's writer
+        other = _other_process(path)
         other.execute("BEGIN IMMEDIATE")
 
-        async def retitle() -> None:
-            async with db.tx() as conn:
-                await conn.execute(
-                    "UPDATE reviews SET title = 'Retitled' WHERE id = ?", (review_id,)
-                )
-                await conn.execute(
-                    "UPDATE reviews SET text = 'Rewritten' WHERE id = ?", (review_id,)
-                )
-
-        writing = asyncio.create_task(retitle())
+        writing = asyncio.create_task(_set(db, review_id, title="Retitled", text="Rewritten"))
         # While the write waits for the lock, the loop still answers: reads, timers.
         started = time.monotonic()
         for _ in range(5):
-            async with db.read() as conn:
-                before = await reviews.get_review(conn, review_id)
+            before = await _review(db, review_id)
             await asyncio.sleep(0.02)
         assert time.monotonic() - started < 1.0
         assert not writing.done()
-        assert before is not None and before.title == "Review organic"
+        assert before.title == "Review organic"
 
         other.execute("COMMIT")
         await asyncio.wait_for(writing, 10)
-        async with db.read() as conn:
-            after = await reviews.get_review(conn, review_id)
-        assert after is not None and (after.title, after.text) == ("Retitled", "Rewritten")
+        after = await _review(db, review_id)
+        assert (after.title, after.text) == ("Retitled", "Rewritten")
 
         # A transaction that fails half-way leaves nothing, and the next one works.
         with pytest.raises(RuntimeError, match="half-way"):
             async with db.tx() as conn:
                 await conn.execute("UPDATE reviews SET title = 'Lost' WHERE id = ?", (review_id,))
                 raise RuntimeError("half-way")
-        async with db.tx() as conn:
-            await conn.execute("UPDATE reviews SET text = 'Kept' WHERE id = ?", (review_id,))
-        async with db.read() as conn:
-            last = await reviews.get_review(conn, review_id)
-        assert last is not None and (last.title, last.text) == ("Retitled", "Kept")
+        await _set(db, review_id, text="Kept")
+        last = await _review(db, review_id)
+        assert (last.title, last.text) == ("Retitled", "Kept")
         other.close()
 
 
@@ -124,14 +131,10 @@ async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_lock_fre
     async with Database(path) as db:
         world = await make_world(db)
         review_id = world.review["organic"]
-        other = sqlite3.connect(path, isolation_level=None, timeout=2)
+        other = _other_process(path)
         other.execute("BEGIN IMMEDIATE")
 
-        async def retitle() -> None:
-            async with db.tx() as conn:
-                await conn.execute("UPDATE reviews SET title = 'Never' WHERE id = ?", (review_id,))
-
-        waiting = asyncio.create_task(retitle())
+        waiting = asyncio.create_task(_set(db, review_id, title="Never"))
         await asyncio.sleep(0.2)
         waiting.cancel()  # say, the activity timed out while the other process held the lock
         other.execute("COMMIT")
@@ -141,11 +144,9 @@ async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_lock_fre
         # Neither process is locked out: the other writes, then this one.
         other.execute("BEGIN IMMEDIATE")
         other.execute("COMMIT")
-        async with db.tx() as conn:
-            await conn.execute("UPDATE reviews SET text = 'Later' WHERE id = ?", (review_id,))
-        async with db.read() as conn:
-            review = await reviews.get_review(conn, review_id)
-        assert review is not None and (review.title, review.text) == ("Review organic", "Later")
+        await _set(db, review_id, text="Later")
+        review = await _review(db, review_id)
+        assert (review.title, review.text) == ("Review organic", "Later")
         other.close()
 
 
@@ -163,7 +164,7 @@ async def test_a_commit_that_fails_ends_its_transaction(tmp_path: Path) -> None:
             async with db.tx() as conn:
                 await conn.execute("INSERT INTO child (parent_id) VALUES (7)")
 
-        other = sqlite3.connect(path, isolation_level=None, timeout=2)
+        other = _other_process(path)
         other.execute("BEGIN IMMEDIATE")  # the write lock is free for the other process
         other.execute("COMMIT")
         other.close()
