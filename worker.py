@@ -21,6 +21,7 @@ from activities.report import ReportActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
 from settings import Settings, get_settings
+from starter.loop import run_main
 from store import Database, open_store
 from workflows.contact import ReviewerContactWorkflow
 from workflows.delivery import MessageDeliveryWorkflow
@@ -117,7 +118,7 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(get_settings(), stop)
 
-    asyncio.run(_run())
+    run_main(_run())
 
 
 if __name__ == "__main__":

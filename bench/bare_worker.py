@@ -17,6 +17,7 @@ from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
 from bench.bare_workflows.report import BareReportWorkflow
 from settings import Settings, get_settings
 from starter.client import connect
+from starter.loop import run_main
 from worker import allow_bytecode_caches, worker_options
 
 
@@ -43,7 +44,7 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_bare_worker(get_settings(), stop)
 
-    asyncio.run(_run())
+    run_main(_run())
 
 
 if __name__ == "__main__":

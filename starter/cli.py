@@ -20,6 +20,7 @@ from domain.refusals import Refused
 from settings import Settings, get_settings
 from starter.client import connect
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.loop import run_main
 from starter.service import ContactView, ReportView, Reviewdesk
 from store import open_store
 
@@ -33,7 +34,7 @@ BusinessOption = Annotated[str, typer.Option("--business", help="The business ac
 
 
 def _run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    return run_main(coro)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

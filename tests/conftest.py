@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from settings import Settings
+from starter.loop import loop_factory
 from starter.service import Reviewdesk
 from store import Database, outbox, reviews
 from store.records import OutboxMessage, Review
@@ -27,6 +28,12 @@ from tests.world import World, make_world
 from worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """The tests run on the loop the service runs on (`starter.loop`): uvloop where installed."""
+    factory = loop_factory()
+    return {"uvloop" if factory else "asyncio": factory or asyncio.new_event_loop}
 
 
 def installed_binary(name: str) -> str:

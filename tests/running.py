@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from settings import Settings
 from starter.client import connect
+from starter.loop import run_main
 from starter.service import Reviewdesk
 from starter.web.app import create_app
 from starter.web.serve import serve
@@ -56,7 +57,7 @@ class RunningService:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._main())
+            run_main(self._main())
         except BaseException as err:  # reported to the thread that waits in __enter__
             self._error = err
             self._ready.set()
