@@ -19,16 +19,40 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from settings import Settings
 from starter.devserver import DevServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Ports:
+    """Loopback ports picked up front, each held until the process that listens on it starts.
+
+    The dev server takes its HTTP API and metrics ports at random as it starts. A port picked
+    for the web app and let go at once may be the one it takes; the web app then cannot listen,
+    and its requests reach Temporal's HTTP API instead (seen once: 404 `{"code":5}`).
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[int, socket.socket] = {}
+
+    def pick(self) -> int:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+        self._held[port] = sock
+        return port
+
+    def release(self, port: int) -> None:
+        sock = self._held.pop(port, None)
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        for port in list(self._held):
+            self.release(port)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -77,12 +101,18 @@ class Process:
 @dataclass
 class Stack:
     data_dir: Path
-    temporal_address: str = field(default_factory=lambda: f"127.0.0.1:{free_port()}")
-    web_port: int = field(default_factory=free_port)
-    ui_port: int = field(default_factory=free_port)
+    ports: Ports = field(default_factory=Ports)
+    temporal_address: str = ""
+    web_port: int = 0
+    ui_port: int = 0
     task_queue: str = "reviewdesk-bench"
     server: DevServer | None = None
     processes: dict[str, Process] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.temporal_address = self.temporal_address or f"127.0.0.1:{self.ports.pick()}"
+        self.web_port = self.web_port or self.ports.pick()
+        self.ui_port = self.ui_port or self.ports.pick()
 
     @property
     def base_url(self) -> str:
@@ -115,6 +145,8 @@ class Stack:
         return env
 
     async def start_server(self) -> None:
+        self.ports.release(int(self.temporal_address.rpartition(":")[2]))
+        self.ports.release(self.ui_port)
         self.server = DevServer(self.settings())
         await self.server.start()
 
@@ -150,19 +182,21 @@ class Stack:
 
     async def start_web(self, **settings: str) -> Process:
         """``reviewdesk web``: the web app alone, against the same Temporal and store."""
+        self.ports.release(self.web_port)
         process = self._spawn(
             "web",
             [sys.executable, "-c", "from starter.cli import app; app()", "web"],
             self.env(**settings),
         )
-        for _ in range(600):
-            process.check(self.log("web"))
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.web_port)
-                writer.close()
-                await writer.wait_closed()
-                return process
-            except OSError:
+        # Until the sign-in page answers: a listening port alone could be another process's.
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as http:
+            for _ in range(600):
+                process.check(self.log("web"))
+                try:
+                    if (await http.get("/login")).status_code == 200:
+                        return process
+                except httpx.TransportError:
+                    pass
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"the web app did not start; see {self.log('web')}")
 
@@ -190,6 +224,7 @@ class Stack:
             await self.stop(name)
         if self.server is not None:
             await self.server.stop()
+        self.ports.close()
 
 
 class CpuMeter:
