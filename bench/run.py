@@ -100,6 +100,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--window", type=float, default=10.0, help="reply window of the lifecycles, seconds (10)"
     )
+    p.add_argument(
+        "--paced-rate",
+        type=float,
+        default=20.0,
+        help="contact requests per second the clients (--concurrency of them) send together,"
+        " below saturation, for the latency at a steady load (20)",
+    )
+    p.add_argument(
+        "--paced-contacts",
+        type=int,
+        default=400,
+        help="contacts opened at --paced-rate, from those left open (400)",
+    )
     p.add_argument("--report-share", type=float, default=0.5, help="contacts reported (0.5)")
     p.add_argument("--decide-share", type=float, default=0.5, help="reports decided (0.5)")
     p.add_argument("--businesses", type=int, default=5, help="businesses owning the reviews (5)")
@@ -311,6 +324,39 @@ async def _count(store: Database, sql: str, *params: str) -> int:
     return int(row[0]) if row else 0
 
 
+async def paced_contacts(
+    driver: ReviewdeskDriver, reviews: list[tuple[str, str]], rate: float, clients: int
+) -> dict[str, Any]:
+    """Contact requests at a steady ``rate`` from ``clients`` clients, each on its own beat.
+
+    Client j sends its k-th request at (k * clients + j) / rate seconds from the start, or at
+    once when its last answer came later than that: together, ``rate`` requests per second,
+    as long as the system keeps up.
+    """
+    rec = driver.rec
+    started = time.perf_counter()
+
+    async def client(j: int) -> None:
+        for k, i in enumerate(range(j, len(reviews), clients)):
+            due = started + (k * clients + j) / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                await driver.open_contact(*reviews[i])
+            except Exception as err:
+                rec.error(f"open {reviews[i][0]}: {err}")
+
+    await asyncio.gather(*(client(j) for j in range(clients)))
+    took = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "rate_asked": rate,
+        "rate_done": round(len(reviews) / took, 2) if took else 0.0,
+        "contact_latency": summary(rec.latencies.get("contact", [])),
+        "errors": len(rec.errors),
+        "first_errors": rec.errors[:5],
+    }
+
+
 async def open_contacts(
     stack: Stack,
     args: argparse.Namespace,
@@ -326,20 +372,37 @@ async def open_contacts(
         f"opening up to {len(reviews)} contacts that stay open (five-day window)"
         + (f", for at most {deadline - time.perf_counter():.0f} s" if deadline else "")
     )
-    rec = Recorder()
-    profiler = Profiler(stack, args.profile, ("worker", "web"), "open-") if args.profile else None
-    meter = CpuMeter(stack)
-    limits = _limits(args.open_concurrency)
+    limits = _limits(max(args.open_concurrency, args.concurrency))
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
-        driver = ReviewdeskDriver(
-            http,
-            store,
-            business_keys=world.business_keys,
-            moderator_key=world.moderator_key,
-            concurrency=args.open_concurrency,
-            recorder=rec,
+
+        def driver_for(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
+            return ReviewdeskDriver(
+                http,
+                store,
+                business_keys=world.business_keys,
+                moderator_key=world.moderator_key,
+                concurrency=concurrency,
+                recorder=rec,
+            )
+
+        # First the latency at a steady load below saturation, on a system with nothing else to
+        # do; then the rest as fast as the clients can open them.
+        first = min(args.paced_contacts, len(reviews))
+        paced_driver = driver_for(Recorder(), args.concurrency)
+        paced = await paced_contacts(
+            paced_driver, reviews[:first], args.paced_rate, args.concurrency
         )
-        queue = iter(range(len(reviews)))
+        log(
+            f"{first} contacts at {args.paced_rate}/s from {args.concurrency} clients: contact p99"
+            f" {paced['contact_latency'].get('p99_ms')} ms; opening the rest at full speed"
+        )
+        rec = Recorder()
+        profiler = (
+            Profiler(stack, args.profile, ("worker", "web"), "open-") if args.profile else None
+        )
+        meter = CpuMeter(stack)
+        driver = driver_for(rec, args.open_concurrency)
+        queue = iter(range(first, len(reviews)))
 
         async def client_loop() -> None:
             # One of open_concurrency clients, each opening the next contact until none are
@@ -368,15 +431,16 @@ async def open_contacts(
         "contacts": await _count(
             store, "SELECT count(*) FROM contacts WHERE status = 'awaiting_reply'"
         ),
-        "opened_now": opened,
-        "stopped_by_budget": opened + len(rec.errors) < len(reviews),
+        "opened_now": opened + first - paced["errors"],
+        "stopped_by_budget": first + opened + len(rec.errors) < len(reviews),
+        "paced": paced,
         "opened_per_second": round(opened / rec.elapsed, 2) if rec.elapsed else 0.0,
         "concurrency": args.open_concurrency,
         "contact_latency": summary(rec.latencies.get("contact", [])),
         "cpu_per_contact": _cpu_per(opening, max(opened, 1)),
         "seconds_until_delivered": round(drained_at - (rec.first_start or drained_at), 2),
-        "errors": len(rec.errors),
-        "first_errors": rec.errors[:5],
+        "errors": len(rec.errors) + paced["errors"],
+        "first_errors": (paced["first_errors"] + rec.errors)[:5],
         "worker_rss_mb": round(rss, 1),
         "worker_peak_rss_mb": round(peak, 1),
         "temporal_db_mb": round(
@@ -497,6 +561,17 @@ def table(results: dict[str, Any]) -> str:
             f"  {label:<28}{s['count']:>6}{s['p50_ms']:>10}{s['p95_ms']:>10}{s['p99_ms']:>10}"
             f"{b!s:>10}"
         )
+    paced = opened["paced"]
+    s = paced["contact_latency"]
+    if s["count"]:
+        lines += [
+            "",
+            f"{'latency, ' + str(paced['clients']) + ' clients at a steady load':<30}"
+            f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'per s':>10}",
+            f"  {'contact request (201)':<28}{s['count']:>6}{s['p50_ms']:>10}{s['p95_ms']:>10}"
+            f"{s['p99_ms']:>10}{paced['rate_done']:>10}",
+            f"  (asked for {paced['rate_asked']} requests per second in all; nothing else running)",
+        ]
     budget = " (stopped by --budget)" if opened["stopped_by_budget"] else ""
     lines += [
         "",

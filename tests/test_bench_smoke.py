@@ -22,6 +22,7 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
             str(ROOT / "bench" / "run.py"),
             *("--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"),
             *("--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)),
+            *("--paced-contacts", "10", "--paced-rate", "10"),
         ],
         cwd=ROOT,
         env=env,
@@ -46,6 +47,11 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     opened = results["open_contacts"]
     assert opened["contacts"] == 50 and opened["errors"] == 0
     assert opened["worker_rss_mb"] > 0 and opened["temporal_db_mb"] > 0
+    paced = opened["paced"]
+    assert paced["errors"] == 0 and paced["contact_latency"]["count"] == 10, paced
+    assert 0 < paced["contact_latency"]["p50_ms"] <= paced["contact_latency"]["p99_ms"]
+    # Ten requests at ten per second take about a second, never much less.
+    assert 0 < paced["rate_done"] <= 12, paced
     for page in ("dashboard", "moderation_queue", "reports_api"):
         assert opened[page]["p50_ms"] > 0, page
     assert set(results["targets"]) == {
@@ -67,5 +73,6 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
         "business dashboard, first page",
         "moderation queue, first page",
         "50 waiting in their window",
+        "clients at a steady load",
     ):
         assert figure in printed, printed
