@@ -132,7 +132,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="py-spy the worker and web app while lifecycles run and while contacts open, and"
         " the bare engine's worker while its lifecycles run, into this folder",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.paced_rate <= 0:
+        p.error("--paced-rate must be above 0")
+    return args
 
 
 def _loop_name() -> str:
