@@ -250,6 +250,19 @@ async def bare_lifecycles(
     return result
 
 
+def _reviewdesk_driver(
+    http: httpx.AsyncClient, store: Database, world: World, rec: Recorder, concurrency: int
+) -> ReviewdeskDriver:
+    return ReviewdeskDriver(
+        http,
+        store,
+        business_keys=world.business_keys,
+        moderator_key=world.moderator_key,
+        concurrency=concurrency,
+        recorder=rec,
+    )
+
+
 async def reviewdesk_lifecycles(
     stack: Stack, args: argparse.Namespace, world: World, store: Database, plans: list[Plan]
 ) -> dict[str, Any]:
@@ -258,14 +271,7 @@ async def reviewdesk_lifecycles(
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
-            return ReviewdeskDriver(
-                http,
-                store,
-                business_keys=world.business_keys,
-                moderator_key=world.moderator_key,
-                concurrency=concurrency,
-                recorder=rec,
-            )
+            return _reviewdesk_driver(http, store, world, rec, concurrency)
 
         quick = make_plans(1, 0, 0)[0]  # replied, then closed: no window to wait for
         warm_rec, alone_rec = Recorder(), Recorder()
@@ -379,14 +385,7 @@ async def open_contacts(
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver_for(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
-            return ReviewdeskDriver(
-                http,
-                store,
-                business_keys=world.business_keys,
-                moderator_key=world.moderator_key,
-                concurrency=concurrency,
-                recorder=rec,
-            )
+            return _reviewdesk_driver(http, store, world, rec, concurrency)
 
         # First the latency at a steady load below saturation, on a system with nothing else to
         # do; then the rest as fast as the clients can open them.

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -88,16 +90,23 @@ async def _review(db: Database, review_id: str) -> Review:
     return review
 
 
-async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_lands_whole(
+@asynccontextmanager
+async def _write_lock_held_elsewhere(
     tmp_path: Path,
-) -> None:
+) -> AsyncIterator[tuple[Database, str, sqlite3.Connection]]:
+    """A store with a world in it, whose write lock another process has just taken."""
     path = tmp_path / "store.db"
     async with Database(path) as db:
         world = await make_world(db)
-        review_id = world.review["organic"]
         other = _other_process(path)
         other.execute("BEGIN IMMEDIATE")
+        yield db, world.review["organic"], other
 
+
+async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_lands_whole(
+    tmp_path: Path,
+) -> None:
+    async with _write_lock_held_elsewhere(tmp_path) as (db, review_id, other):
         writing = asyncio.create_task(_set(db, review_id, title="Retitled", text="Rewritten"))
         # While the write waits for the lock, the loop still answers: reads, timers.
         started = time.monotonic()
@@ -127,13 +136,7 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free_and_land
 async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_lock_free(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "store.db"
-    async with Database(path) as db:
-        world = await make_world(db)
-        review_id = world.review["organic"]
-        other = _other_process(path)
-        other.execute("BEGIN IMMEDIATE")
-
+    async with _write_lock_held_elsewhere(tmp_path) as (db, review_id, other):
         waiting = asyncio.create_task(_set(db, review_id, title="Never"))
         await asyncio.sleep(0.2)
         waiting.cancel()  # say, the activity timed out while the other process held the lock
