@@ -6,7 +6,8 @@ folder, then measures, in one run:
 
 1. the bare engine: the lifecycle plans below on workflows with the same activities, timers,
    updates and separately started workflows as Reviewdesk but none of its logic
-   (``bench/bare_workflows/``), started by a plain Temporal client;
+   (``bench/bare_workflows/``), started by a plain Temporal client; once before Reviewdesk's
+   run and once after it, its figures over both, so the machine's drift weighs on both alike;
 2. lifecycle throughput: the same plans on Reviewdesk through its HTTP API, half replied
    through the reply page, half left to a short window, each then reported or closed, a share
    of the reports decided by a moderator; contacts per second from the first request to the
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
@@ -168,20 +170,55 @@ def _cpu_per(cpu: dict[str, float], n: int) -> dict[str, float]:
     return out
 
 
-def _throughput(rec: Recorder, n: int, drained_at: float, cpu: dict[str, float]) -> dict[str, Any]:
-    assert rec.first_start is not None
-    return {
+@dataclass
+class Phase:
+    """One measured run of the lifecycle plans: what the clients saw, and the CPU it took."""
+
+    n: int
+    rec: Recorder
+    until_delivered: float  # seconds from the first request until no delivery was running
+    cpu: dict[str, float]  # seconds by process, and "wall"
+
+
+def _throughput(phases: list[Phase]) -> dict[str, Any]:
+    """The figures of one system over its phases, as if they were one run."""
+    n = sum(p.n for p in phases)
+    seconds = sum(p.rec.elapsed for p in phases)
+    delivered = sum(p.until_delivered for p in phases)
+    latencies: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    errors: list[str] = []
+    cpu: dict[str, float] = {}
+    for p in phases:
+        for name, values in p.rec.latencies.items():
+            latencies.setdefault(name, []).extend(values)
+        for name, count in p.rec.counts.items():
+            counts[name] = counts.get(name, 0) + count
+        errors += p.rec.errors
+        for name, used in p.cpu.items():
+            cpu[name] = cpu.get(name, 0.0) + used
+    result: dict[str, Any] = {
         "contacts": n,
-        "seconds": round(rec.elapsed, 2),
-        "per_second": round(n / rec.elapsed, 2) if rec.elapsed else 0.0,
-        "seconds_until_delivered": round(drained_at - rec.first_start, 2),
-        "per_second_until_delivered": round(n / (drained_at - rec.first_start), 2),
-        "latency": {name: summary(v) for name, v in sorted(rec.latencies.items())},
+        "seconds": round(seconds, 2),
+        "per_second": round(n / seconds, 2) if seconds else 0.0,
+        "seconds_until_delivered": round(delivered, 2),
+        "per_second_until_delivered": round(n / delivered, 2) if delivered else 0.0,
+        "latency": {name: summary(v) for name, v in sorted(latencies.items())},
         "cpu_per_lifecycle": _cpu_per(cpu, n),
-        "requests_beside_the_plan": rec.counts,
-        "errors": len(rec.errors),
-        "first_errors": rec.errors[:5],
+        "requests_beside_the_plan": counts,
+        "errors": len(errors),
+        "first_errors": errors[:5],
     }
+    if len(phases) > 1:
+        result["runs"] = [
+            {
+                "contacts": p.n,
+                "seconds": round(p.rec.elapsed, 2),
+                "per_second": round(p.n / p.rec.elapsed, 2) if p.rec.elapsed else 0.0,
+            }
+            for p in phases
+        ]
+    return result
 
 
 async def _measured(
@@ -194,7 +231,7 @@ async def _measured(
     profile: Path | None = None,
     profiled: tuple[str, ...] = ("worker", "web"),
     prefix: str = "",
-) -> dict[str, Any]:
+) -> Phase:
     client = await connect(stack.settings())
     profiler = Profiler(stack, profile, profiled, prefix) if profile else None
     meter = CpuMeter(stack)
@@ -203,21 +240,25 @@ async def _measured(
     cpu = meter.read()
     if profiler is not None:
         await profiler.stop()
-    return _throughput(rec, n, drained_at, cpu)
+    assert rec.first_start is not None
+    return Phase(n, rec, drained_at - rec.first_start, cpu)
 
 
 async def bare_lifecycles(
-    stack: Stack, args: argparse.Namespace, plans: list[Plan]
-) -> dict[str, Any]:
+    stack: Stack, args: argparse.Namespace, plans: list[Plan], run_id: str, *, first: bool
+) -> tuple[Phase, dict[str, Any]]:
+    """One measured run of the plans on the bare engine, after a warm-up; the first run also
+    times lifecycles driven one request at a time (returned beside it) and is the one profiled.
+    """
     client = await connect(stack.settings())
     task_queue = stack.task_queue + BARE_TASK_QUEUE_SUFFIX
     delivery = BareDeliveryWorkflow.__name__
 
-    def driver(rec: Recorder, run_id: str, concurrency: int) -> BareDriver:
+    def driver(rec: Recorder, run: str, concurrency: int) -> BareDriver:
         return BareDriver(
             client,
             task_queue,
-            run_id=run_id,
+            run_id=f"{run_id}-{run}",
             reply_window=timedelta(seconds=args.window),
             concurrency=concurrency,
             recorder=rec,
@@ -227,27 +268,28 @@ async def bare_lifecycles(
     warm_rec, alone_rec = Recorder(), Recorder()
     warm, alone = driver(warm_rec, "warmup", args.concurrency), driver(alone_rec, "alone", 1)
     await run_all(args.warmup, lambda i: warm.lifecycle(i, quick), warm_rec)
-    await run_all(args.unloaded, lambda i: alone.lifecycle(i, quick), alone_rec)
+    if first:
+        await run_all(args.unloaded, lambda i: alone.lifecycle(i, quick), alone_rec)
     if warm_rec.errors or alone_rec.errors:
         raise RuntimeError(f"bare warm-up failed: {(warm_rec.errors + alone_rec.errors)[:3]}")
     await drained(client, delivery, task_queue)
 
-    log(f"bare engine: {args.contacts} lifecycles at concurrency {args.concurrency}")
+    when = "before Reviewdesk" if first else "again, after Reviewdesk"
+    log(f"bare engine, {when}: {args.contacts} lifecycles at concurrency {args.concurrency}")
     rec = Recorder()
     main = driver(rec, "run", args.concurrency)
-    result = await _measured(
+    phase = await _measured(
         stack,
         args.contacts,
         lambda i: main.lifecycle(i, plans[i]),
         rec,
         delivery,
         task_queue,
-        args.profile,
+        args.profile if first else None,
         ("bare_worker",),
         "bare-",
     )
-    result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
-    return result
+    return phase, {name: summary(v) for name, v in alone_rec.latencies.items()}
 
 
 def _reviewdesk_driver(
@@ -287,7 +329,7 @@ async def reviewdesk_lifecycles(
         rec = Recorder()
         main = driver(rec, args.concurrency)
         reviews = world.reviews["lifecycle"]
-        result = await _measured(
+        phase = await _measured(
             stack,
             args.contacts,
             lambda i: main.lifecycle(*reviews[i], plans[i]),
@@ -296,6 +338,7 @@ async def reviewdesk_lifecycles(
             stack.task_queue,
             args.profile,
         )
+    result = _throughput([phase])
     result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
     return result
 
@@ -498,6 +541,7 @@ def table(results: dict[str, Any]) -> str:
     rd, bare, opened = results["reviewdesk"], results["bare"], results["open_contacts"]
     cfg, machine = results["config"], results["machine"]
     cpu_rd, cpu_bare = rd["cpu_per_lifecycle"], bare["cpu_per_lifecycle"]
+    runs = bare.get("runs", [bare])
 
     def row(label: str, a: object, b: object = "") -> str:
         return f"  {label:<46}{a!s:>12}{b!s:>14}"
@@ -508,9 +552,18 @@ def table(results: dict[str, Any]) -> str:
         f"event loop {machine['event_loop']}",
         "",
         f"{'lifecycle throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
-        row("lifecycles", rd["contacts"], bare["contacts"]),
-        row("seconds, first request to last final state", rd["seconds"], bare["seconds"]),
+        row("lifecycles", rd["contacts"], " + ".join(str(r["contacts"]) for r in runs)),
+        row(
+            "seconds, first request to last final state",
+            rd["seconds"],
+            " + ".join(str(r["seconds"]) for r in runs),
+        ),
         row("lifecycles / s", rd["per_second"], bare["per_second"]),
+        row(
+            "  bare engine before / after Reviewdesk",
+            "",
+            " / ".join(str(r["per_second"]) for r in runs),
+        ),
         row(
             "lifecycles / s, until all mail delivered",
             rd["per_second_until_delivered"],
@@ -631,13 +684,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 },
             )
             worker = await stack.start_worker()
-            # The bare engine goes first, so Reviewdesk runs on the larger server database.
+            # The bare engine runs the plans before Reviewdesk and again after it, and its
+            # figures are over both runs: this machine's speed drifts by a fifth or more within
+            # minutes, and a steady drift then weighs on both systems alike.
             await stack.start_bare_worker()
-            results["bare"] = await bare_lifecycles(stack, args, plans)
+            before, alone = await bare_lifecycles(stack, args, plans, "before", first=True)
             await stack.stop("bare_worker")
 
             await stack.start_web(reply_window=str(args.window))
             results["reviewdesk"] = await reviewdesk_lifecycles(stack, args, world, store, plans)
+            await stack.stop("web")
+
+            await stack.start_bare_worker()
+            after, _ = await bare_lifecycles(stack, args, plans, "after", first=False)
+            await stack.stop("bare_worker")
+            results["bare"] = {**_throughput([before, after]), "latency_alone": alone}
             rd, bare = results["reviewdesk"], results["bare"]
             results["ratio_reviewdesk_to_bare"] = round(rd["per_second"] / bare["per_second"], 3)
             results["ratio_until_delivered"] = round(
@@ -647,9 +708,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             results["ratio_by_cpu"] = round(
                 bare["cpu_per_lifecycle"]["total_ms"] / rd["cpu_per_lifecycle"]["total_ms"], 3
             )
-            # New contacts take their window from the web app's settings: restart it with the
-            # default (five days), so these stay open.
-            await stack.stop("web")
+            # New contacts take their window from the web app's settings: start it again with
+            # the default (five days), so these stay open.
             await stack.start_web()
             results["open_contacts"] = await open_contacts(
                 stack, args, world, store, worker.pid, deadline

@@ -35,9 +35,13 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
 
     results = json.loads(out.read_text())
     assert results["machine"]["cpu_count"] == os.cpu_count()
-    for system in ("reviewdesk", "bare"):
+    # The bare engine runs the plans twice, before Reviewdesk and after it.
+    bare_runs = results["bare"]["runs"]
+    assert [r["contacts"] for r in bare_runs] == [20, 20], bare_runs
+    assert all(r["per_second"] > 0 for r in bare_runs), bare_runs
+    for system, lifecycles in (("reviewdesk", 20), ("bare", 40)):
         run = results[system]
-        assert run["contacts"] == 20 and run["errors"] == 0, run
+        assert run["contacts"] == lifecycles and run["errors"] == 0, run
         assert run["per_second"] > 0 and run["cpu_per_lifecycle"]["total_ms"] > 0
         for request in ("contact", "reply", "decision"):
             latency = run["latency"][request]
@@ -65,6 +69,7 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     printed = done.stdout
     for figure in (
         "ratio Reviewdesk / bare",
+        "bare engine before / after Reviewdesk",
         "contact request (201)",
         "reply POST",
         "moderator decision",
