@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -347,3 +348,30 @@ async def test_a_business_sets_its_webhook_sees_the_secret_once_and_lists_its_ev
         assert made.json()["secret"] not in str(events)
         other = as_(w.keys[w.other_business])
         assert (await api.get("/api/v1/webhook/deliveries", headers=other)).json() == []
+
+
+async def test_requests_never_wait_for_a_worker_thread(
+    live: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI runs a plain function, as a route or a dependency, on a worker thread: under load
+    each request then waits for a thread and back. Every route and dependency here is async."""
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(repr(func))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    w = live.world
+    biz, mod = as_(w.keys[w.business]), as_(w.keys[w.moderator])
+    async with web_client(live) as api:
+        created = await _contact(api, live)
+        for path, headers in (
+            ("/api/v1/contacts", biz),
+            (f"/api/v1/contacts/{created['id']}", biz),
+            ("/api/v1/reports?status=pending", mod),
+            ("/login", {}),
+        ):
+            assert (await api.get(path, headers=headers)).status_code == 200, path
+    assert hops == []
