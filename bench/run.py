@@ -46,6 +46,7 @@ if __package__ in (None, ""):
 
 import httpx
 
+from bench.anatomy import opening_parts, summarised
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
 from bench.drivers import (
@@ -61,6 +62,7 @@ from bench.drivers import (
 )
 from bench.stack import CpuMeter, Profiler, Stack, file_mb, rss_mb
 from bench.world import World, seed
+from domain import contact_workflow_id
 from starter.client import connect
 from starter.loop import loop_factory, run_main
 from store import Database
@@ -338,7 +340,10 @@ async def reviewdesk_lifecycles(
             stack.task_queue,
             args.profile,
         )
+        ids = [contact_workflow_id(review_id) for review_id, _ in reviews]
+        parts = await opening_parts(client, ids)
     result = _throughput([phase])
+    result["contact_parts"] = summarised(parts)
     result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
     return result
 
@@ -602,6 +607,18 @@ def table(results: dict[str, Any]) -> str:
             f"  {label:<28}{s['count']:>6}{s['p50_ms']:>10}{s['p95_ms']:>10}{s['p99_ms']:>10}"
             f"{b!s:>10}"
         )
+    parts = rd.get("contact_parts", {})
+    if parts.get("in_worker", {}).get("count"):
+        lines += [
+            f"  where the contact request's time went ({parts['in_worker']['count']} sampled,"
+            " from the server's history):",
+        ]
+        for name, label in (
+            ("waiting_for_worker", "  waiting for the worker"),
+            ("in_worker", "  in the worker until open"),
+        ):
+            s = parts[name]
+            lines.append(f"  {label:<28}{'':>6}{s['p50_ms']:>10}{s['p95_ms']:>10}{s['p99_ms']:>10}")
     lines += [
         "",
         f"{'latency, one request in flight':<30}"

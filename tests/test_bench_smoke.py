@@ -48,6 +48,10 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
             assert latency["count"] > 0
             assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
     assert results["ratio_reviewdesk_to_bare"] > 0
+    # The server's history splits the contact request's time: waiting for the worker, in it.
+    parts = results["reviewdesk"]["contact_parts"]
+    assert parts["waiting_for_worker"]["count"] == parts["in_worker"]["count"] == 20, parts
+    assert 0 < parts["in_worker"]["p50_ms"] < results["reviewdesk"]["latency"]["contact"]["p99_ms"]
     opened = results["open_contacts"]
     assert opened["contacts"] == 50 and opened["errors"] == 0
     assert opened["worker_rss_mb"] > 0 and opened["temporal_db_mb"] > 0
@@ -70,6 +74,7 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     for figure in (
         "ratio Reviewdesk / bare",
         "bare engine before / after Reviewdesk",
+        "where the contact request's time went",
         "contact request (201)",
         "reply POST",
         "moderator decision",
