@@ -12,6 +12,7 @@ from __future__ import annotations
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from bench.drivers import summary
 
@@ -31,7 +32,10 @@ async def opening_parts(client: Client, workflow_ids: list[str]) -> dict[str, li
     step = max(1, len(workflow_ids) // SAMPLE)
     parts: dict[str, list[float]] = {"waiting_for_worker": [], "in_worker": []}
     for workflow_id in workflow_ids[::step][:SAMPLE]:
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        try:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        except RPCError:
+            continue  # a lifecycle that failed before its workflow started (counted as an error)
         events = list(history.events)
         took = _first(events, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
         opened = _first(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)

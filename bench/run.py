@@ -13,7 +13,8 @@ folder, then measures, in one run:
    of the reports decided by a moderator; contacts per second from the first request to the
    last final state, and the ratio Reviewdesk / bare (same server, same worker options, same
    concurrency);
-3. latency of the contact request, the reply and the decision at that concurrency (from 2);
+3. latency of the contact request, the reply and the decision at that concurrency (from 2), and
+   where the contact request's time went, from the server's history of a sample of them;
 4. open contacts: contacts waiting in their (default, five-day) window: the worker's resident
    memory, the server's database size, and how long the first page of the business dashboard
    and of the moderation queue take to answer.
@@ -702,7 +703,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             )
             worker = await stack.start_worker()
             # The bare engine runs the plans before Reviewdesk and again after it, and its
-            # figures are over both runs: this machine's speed drifts by a fifth or more within
+            # figures are over both runs: this machine's speed drifts by up to a fifth within
             # minutes, and a steady drift then weighs on both systems alike.
             await stack.start_bare_worker()
             before, alone = await bare_lifecycles(stack, args, plans, "before", first=True)
