@@ -17,19 +17,21 @@ async def test_dashboard_and_queue_pages_match_one_by_one_reads(skipping: Harnes
     await replied_then_rejected(h)  # replied, reported, rejected
     ask = ContactRequestBody(message="Which order was this?")
     silent = (await h.service.request_contact(w.business, w.review["external"], ask)).contact
-    waiting = (await h.service.request_contact(w.business, w.review["organic2"], ask)).contact
+    unreported = (await h.service.request_contact(w.business, w.review["organic2"], ask)).contact
     await h.env.sleep(timedelta(days=5, minutes=1))
 
-    async def no_response() -> bool:
-        view = await h.service.contact_view(silent.id)
-        return view.contact.status is ContactStatus.NO_RESPONSE
+    async def windows_closed() -> bool:
+        # Both windows, not only the reported one's: a contact whose outcome lands between the
+        # page's read and the one-by-one read would differ for no fault of the page (seen once).
+        views = [await h.service.contact_view(c.id) for c in (silent, unreported)]
+        return all(v.contact.status is ContactStatus.NO_RESPONSE for v in views)
 
-    await h.eventually(no_response)
+    await h.eventually(windows_closed)
     await h.service.report(w.business, silent.id, ReportBody(grounds=Grounds.NO_RESPONSE))
     await h.all_delivered()
 
     board = await reads.dashboard(h.service, w.business)
-    assert {v.contact.id for v in board.contacts} >= {silent.id, waiting.id}
+    assert {v.contact.id for v in board.contacts} >= {silent.id, unreported.id}
     assert len(board.contacts) == 3
     for view in board.contacts:
         assert view == await h.service.contact_view(view.contact.id)
