@@ -14,8 +14,6 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from bench.drivers import summary
-
 SAMPLE = 200
 
 
@@ -44,7 +42,3 @@ async def opening_parts(client: Client, workflow_ids: list[str]) -> dict[str, li
         parts["waiting_for_worker"].append(1000 * (_seconds(took) - _seconds(events[0])))
         parts["in_worker"].append(1000 * (_seconds(opened) - _seconds(took)))
     return parts
-
-
-def summarised(parts: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    return {name: summary(values) for name, values in parts.items()}

@@ -146,6 +146,11 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def summarised(by_name: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """``summary`` of each named list of milliseconds, in name order."""
+    return {name: summary(values) for name, values in sorted(by_name.items())}
+
+
 async def run_all(n: int, lifecycle: Callable[[int], Awaitable[None]], recorder: Recorder) -> None:
     async def one(i: int) -> None:
         try:

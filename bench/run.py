@@ -47,7 +47,7 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench.anatomy import opening_parts, summarised
+from bench.anatomy import opening_parts
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
 from bench.drivers import (
@@ -59,6 +59,7 @@ from bench.drivers import (
     make_plans,
     percentile,
     run_all,
+    summarised,
     summary,
 )
 from bench.stack import CpuMeter, Profiler, Stack, file_mb, rss_mb
@@ -206,7 +207,7 @@ def _throughput(phases: list[Phase]) -> dict[str, Any]:
         "per_second": round(n / seconds, 2) if seconds else 0.0,
         "seconds_until_delivered": round(delivered, 2),
         "per_second_until_delivered": round(n / delivered, 2) if delivered else 0.0,
-        "latency": {name: summary(v) for name, v in sorted(latencies.items())},
+        "latency": summarised(latencies),
         "cpu_per_lifecycle": _cpu_per(cpu, n),
         "requests_beside_the_plan": counts,
         "errors": len(errors),
@@ -292,7 +293,7 @@ async def bare_lifecycles(
         ("bare_worker",),
         "bare-",
     )
-    return phase, {name: summary(v) for name, v in alone_rec.latencies.items()}
+    return phase, summarised(alone_rec.latencies)
 
 
 def _reviewdesk_driver(
@@ -345,7 +346,7 @@ async def reviewdesk_lifecycles(
         parts = await opening_parts(client, ids)
     result = _throughput([phase])
     result["contact_parts"] = summarised(parts)
-    result["latency_alone"] = {name: summary(v) for name, v in alone_rec.latencies.items()}
+    result["latency_alone"] = summarised(alone_rec.latencies)
     return result
 
 
