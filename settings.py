@@ -5,6 +5,10 @@ Durations accept ISO 8601 (``P5D``, ``PT3S``) or a number of seconds (``432000``
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import tempfile
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +52,16 @@ class Settings(BaseSettings):
     reply_window: Duration = Field(default=timedelta(days=5), gt=timedelta(0))
     report_window: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
     moderation_sla: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
+    # What people wrote (answers, a business's message, the bodies and addresses of sent
+    # emails) is purged this long after its case ended, keeping events and decisions (DESIGN,
+    # "Security and privacy"). 190 days: a decision may be appealed for six months, an appeal
+    # has its own SLA, and a few days' margin. The worker checks every `retention_check_every`.
+    retention: Duration = Field(default=timedelta(days=190), gt=timedelta(0))
+    retention_check_every: Duration = Field(default=timedelta(hours=1), gt=timedelta(0))
+    # How often the worker compares the store with Temporal (a terminated or lost workflow
+    # leaves a contact or report waiting for ever) and logs how many records disagree; repair
+    # them with `reviewdesk reconcile --apply`. 0 turns the check off.
+    drift_check_every: Duration = Field(default=timedelta(minutes=15), ge=timedelta(0))
 
     # Links in emails are built from this, never from the incoming request's Host header.
     public_base_url: str = "http://localhost:8000"
@@ -56,6 +70,13 @@ class Settings(BaseSettings):
     web_port: int = 8000
     # Signs session cookies. Unset: a random one is kept in the data folder (session.key).
     session_secret: SecretStr | None = None
+    # The service's own key, never in the store: it derives the one-time links in emails
+    # (delivery/links.py; the store keeps only their hashes) and seals what the store must keep
+    # secret (delivery/sealing.py). Unset: a random one is kept in the data folder (secret.key),
+    # which suits one machine; in production give it from a secret manager, so that a copy of
+    # the data folder or a backup cannot make working links. Changing it voids the links of
+    # emails not yet sent.
+    secret_key: SecretStr | None = Field(default=None, min_length=32)
     mail_from: str = "Reviewdesk <no-reply@reviewdesk.localhost>"
     # Where escalations of overdue reports are sent.
     moderation_email: str = "moderation@reviewdesk.localhost"
@@ -64,6 +85,16 @@ class Settings(BaseSettings):
     # marked failed; a crashed worker's attempt is retried after the first.
     delivery_attempt_timeout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
     delivery_give_up_after: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
+    # The first attempt, made inside the step that records a message, is cut short after this:
+    # a mail server or endpoint that accepts and then stalls holds the step (a contact request's
+    # 201) no longer. The message's delivery workflow then retries it with the full timeout.
+    delivery_first_attempt_timeout: Duration = Field(
+        default=timedelta(seconds=3), gt=timedelta(0)
+    )
+
+    # How long the web app and the CLI wait for Temporal on one call before answering 503
+    # ("try again"): with the worker down an update would otherwise wait for ever.
+    temporal_call_timeout: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
 
     # How long a store write waits for another process's write to finish before it fails; a
     # workflow step that fails so is retried with backoff (a locked store heals, nothing is lost).
@@ -84,6 +115,12 @@ class Settings(BaseSettings):
     # event is marked failed.
     webhook_timeout: Duration = Field(default=timedelta(seconds=10), gt=timedelta(0))
     webhook_give_up_after: Duration = Field(default=timedelta(hours=25), gt=timedelta(0))
+    # After a rotation the old secret still signs beside the new one this long, so a receiver
+    # can switch without missing an event.
+    webhook_secret_overlap: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
+    # Webhook URLs may name loopback and private addresses, and use plain http to them: for
+    # local use and tests only. Off, only https to public addresses is ever requested.
+    webhook_allow_private: bool = False
 
     @field_validator("public_base_url")
     @classmethod
@@ -96,6 +133,10 @@ class Settings(BaseSettings):
         for name in ("smtp_timeout", "webhook_timeout"):
             if getattr(self, name) >= self.delivery_attempt_timeout:
                 raise ValueError(f"{name} must be shorter than delivery_attempt_timeout")
+        if self.delivery_first_attempt_timeout >= self.delivery_attempt_timeout:
+            raise ValueError(
+                "delivery_first_attempt_timeout must be shorter than delivery_attempt_timeout"
+            )
         return self
 
     @property
@@ -113,6 +154,26 @@ class Settings(BaseSettings):
     @property
     def demo_file(self) -> Path:
         return self.data_dir / "demo.json"
+
+
+def kept_secret(given: SecretStr | None, path: Path) -> str:
+    """The secret given in the settings, or else one made on first use and kept at ``path``
+    (its owner's to read only), the same for every process on this data folder."""
+    if given is not None:
+        return given.get_secret_value()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a name of its own (mkstemp makes it 0600), then linked into place:
+        # of two processes starting at once, the first one's stands and both read it.
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, path)
+        finally:
+            os.unlink(partial)
+    return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

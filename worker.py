@@ -6,10 +6,12 @@ Run more of these processes against the same task queue to scale out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from temporalio.client import Client
@@ -95,13 +97,34 @@ def build_worker(
     )
 
 
+@asynccontextmanager
+async def drift_checks(client: Client, db: Database, settings: Settings) -> AsyncIterator[None]:
+    """While the worker runs, it compares the store with Temporal every `drift_check_every` and
+    logs the counts (`starter.reconcile.watch`); 0 turns that off."""
+    from starter.reconcile import watch
+
+    if not settings.drift_check_every:
+        yield
+        return
+    task = asyncio.create_task(watch(db, client, settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from starter.client import connect
+    from starter.retention import purging
+    from starter.webhooks import seal_clear_secrets
 
     client = await connect(settings)
     async with open_store(settings) as db:
+        await seal_clear_secrets(db, settings)
         worker = build_worker(client, db, settings)
-        async with worker:
+        async with worker, drift_checks(client, db, settings), purging(db, settings):
             logging.getLogger("reviewdesk").info(
                 "worker polling task queue %s", settings.task_queue
             )

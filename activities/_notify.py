@@ -11,7 +11,7 @@ import aiosqlite
 from delivery.texts import Text
 from delivery.webhooks import EVENT_TYPES, event_body
 from domain.messages import DeliveryPolicy
-from store import outbox
+from store import outbox, webhooks
 from store.records import Business, OutboxMessage
 
 # Tries the messages once now and starts a delivery workflow for each one not sent:
@@ -47,7 +47,11 @@ async def email(
     to_address: str,
     text: Text,
     at: datetime,
+    link_purpose: str | None = None,
 ) -> str:
+    """Records an email; one with a one-time link names its purpose, and the text where it goes."""
+    if (link_purpose is None) != (text.link_at is None):
+        raise ValueError("a one-time link needs both its purpose and its place in the text")
     key = outbox_key(subject_id, event_type, recipient_kind)
     await outbox.enqueue(
         conn,
@@ -62,6 +66,8 @@ async def email(
             subject=text.subject,
             body_text=text.body,
             created_at=at,
+            link_purpose=link_purpose,
+            link_at=text.link_at,
         ),
     )
     return key
@@ -76,28 +82,31 @@ async def webhook(
     data: dict[str, Any],
     at: datetime,
 ) -> list[str]:
-    """Records the business's webhook event beside its email, when it has registered one.
+    """Records the event beside the business's email, once for each endpoint that takes it.
 
-    ``data`` is what the business may know: ids, statuses, and what a reviewer chose to share,
-    never the reviewer's address. The body is fixed here, so every retry sends the same bytes.
+    Each endpoint has its own row, so its own attempts and its own failure: one endpoint down
+    does not hold back another. ``data`` is what the business may know: ids, statuses, and what
+    a reviewer chose to share, never the reviewer's address. The body is fixed here, so every
+    retry sends the same bytes, and it is the same for every endpoint.
     """
-    if business.webhook_url is None:
-        return []
     assert event_type in EVENT_TYPES, event_type
-    key = outbox_key(subject_id, event_type, "webhook")
-    await outbox.enqueue(
-        conn,
-        OutboxMessage(
-            key=key,
-            channel="webhook",
-            subject_id=subject_id,
-            event_type=event_type,
-            recipient_kind="business",
-            recipient_id=business.id,
-            to_address=business.webhook_url,
-            subject=event_type,
-            body_text=event_body(key, event_type, at, business.id, data),
-            created_at=at,
-        ),
-    )
-    return [key]
+    keys = []
+    for endpoint in await webhooks.endpoints_for(conn, business.id, event_type):
+        key = f"{outbox_key(subject_id, event_type, 'webhook')}:{endpoint.id}"
+        await outbox.enqueue(
+            conn,
+            OutboxMessage(
+                key=key,
+                channel="webhook",
+                subject_id=subject_id,
+                event_type=event_type,
+                recipient_kind="endpoint",
+                recipient_id=endpoint.id,
+                to_address=endpoint.url,
+                subject=event_type,
+                body_text=event_body(key, event_type, at, business.id, data),
+                created_at=at,
+            ),
+        )
+        keys.append(key)
+    return keys

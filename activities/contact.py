@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from datetime import datetime
 from typing import NamedTuple
 
@@ -15,6 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import _notify
 from delivery import texts
+from delivery.links import Links, Purpose
 from domain import report_workflow_id
 from domain.enums import (
     REVIEWER_CONTACTED_LABEL,
@@ -69,6 +69,7 @@ class ContactActivities:
         self.settings = settings
         self.client = client
         self.hand_over = hand_over
+        self.links = Links.of(settings)
 
     @activity.defn
     async def open_and_request(self, inp: OpenInput) -> Opened:
@@ -85,7 +86,7 @@ class ContactActivities:
             request = await contacts.get_request(conn, inp.contact_id)
             if request is None:
                 raise RuntimeError(f"contact {inp.contact_id} has no request")
-            opened = await _opened(conn, request.refusal, key)
+            opened = await _opened(conn, inp.contact_id, request.refusal, key)
             decided = None if opened is not None else await self._decide(conn, request, inp)
         if decided is not None:
             async with self.db.tx() as conn:
@@ -93,11 +94,11 @@ class ContactActivities:
                 # (a stalled worker's, say) may have decided meanwhile, and the first decision
                 # stands; a second reply link would void the one already emailed.
                 refusal = await contacts.refusal_of(conn, inp.contact_id)
-                opened = await _opened(conn, refusal, key)
+                opened = await _opened(conn, inp.contact_id, refusal, key)
                 if opened is None:
                     await self._record_decision(conn, request, decided, inp)
-            if opened is None:
-                opened = Opened(refusal=decided if isinstance(decided, Refusal) else None)
+                    refusal = decided.value if isinstance(decided, Refusal) else None
+                    opened = await _opened(conn, inp.contact_id, refusal, key)
         assert opened is not None
         if opened.refusal is None:
             await _notify.hand_over([key], inp.delivery, self.hand_over)
@@ -176,7 +177,7 @@ class ContactActivities:
         token, text = self._request_text(contact, review, business, reviewer)
         key = _notify.outbox_key(contact.id, "contact.requested", "reviewer")
         async with self.db.tx() as conn:
-            # A retry must not issue a second token: the first one is in the recorded email.
+            # A retry finds the email recorded, and records nothing again.
             if not await outbox.has_message(conn, key):
                 await _record_request(conn, contact, reviewer, token, text, inp.at)
         return [key]
@@ -184,10 +185,13 @@ class ContactActivities:
     def _request_text(
         self, contact: Contact, review: Review, business: Business, reviewer: Reviewer
     ) -> tuple[str, texts.Text]:
-        """A new reply link, and the email that carries it."""
-        token = secrets.token_urlsafe(32)
-        link = f"{self.settings.public_base_url}/reply/{token}"
-        return token, texts.contact_request(business, reviewer, review, contact, link)
+        """The reply link's token, and the email that is to carry the link.
+
+        The token is derived, the same on every retry and every send of the email: the store
+        keeps its hash, and the outbox the email with a mark where the link goes.
+        """
+        token = self.links.token(Purpose.REPLY, contact.id)
+        return token, texts.contact_request(business, reviewer, review, contact)
 
     @activity.defn
     async def record_outcome(self, inp: OutcomeInput) -> list[str]:
@@ -260,58 +264,69 @@ class ContactActivities:
 
     @activity.defn
     async def file_report(self, inp: FileReportInput) -> list[str]:
-        """Records the report and hides the review in one step, so a 202 means it is hidden."""
+        """Records the report and hides the review in one step, so a 202 means it is hidden.
+
+        A retry that finds the report filed changes nothing: the worker may have died after
+        the first attempt committed, and by the time the workflow task is retried a moderator
+        may have rejected the report and reinstated the review, which must stay visible.
+        """
         async with self.db.tx() as conn:
-            contact, review, business, _ = await _parties(conn, inp.contact_id)
-            await reports.add_report(
-                conn,
-                id=inp.report_id,
-                review_id=review.id,
-                contact_id=contact.id,
-                business_id=business.id,
-                grounds=inp.grounds,
-                opened_at=inp.at,
-                sla_deadline=inp.sla_deadline,
-            )
-            await reviews.set_visibility(conn, review.id, Visibility.HIDDEN)
-            await contacts.end_contact(
-                conn, contact.id, status=ContactStatus.REPORTED, at=inp.at, report_id=inp.report_id
-            )
-            await history.add_event(
-                conn,
-                subject_id=contact.id,
-                type="reported",
-                at=inp.at,
-                detail={"report_id": inp.report_id, "grounds": inp.grounds.value},
-            )
-            report = await reports.get_report(conn, inp.report_id)
-            assert report is not None
-            key = await _notify.email(
-                conn,
-                subject_id=report.id,
-                event_type="report.opened",
-                recipient_kind="business",
-                recipient_id=business.id,
-                to_address=business.email,
-                text=texts.report_opened_for_business(business, review, report),
-                at=inp.at,
-            )
-            hooks = await _notify.webhook(
-                conn,
-                business=business,
-                subject_id=report.id,
-                event_type="report.opened",
-                data={
-                    "report_id": report.id,
-                    "contact_id": contact.id,
-                    "review_id": review.id,
-                    "status": report.status.value,
-                    "grounds": report.grounds.value,
-                    "review_visibility": Visibility.HIDDEN.value,
-                },
-                at=inp.at,
-            )
-        await _notify.hand_over([key, *hooks], inp.delivery, self.hand_over)
+            filed = await _filed(conn, inp.report_id)
+            keys = filed if filed is not None else await self._file(conn, inp)
+        await _notify.hand_over(keys, inp.delivery, self.hand_over)
+        return keys
+
+    async def _file(self, conn: aiosqlite.Connection, inp: FileReportInput) -> list[str]:
+        """``file_report``'s writes, in its transaction; the keys of the messages recorded."""
+        contact, review, business, _ = await _parties(conn, inp.contact_id)
+        await reports.add_report(
+            conn,
+            id=inp.report_id,
+            review_id=review.id,
+            contact_id=contact.id,
+            business_id=business.id,
+            grounds=inp.grounds,
+            opened_at=inp.at,
+            sla_deadline=inp.sla_deadline,
+        )
+        await reviews.set_visibility(conn, review.id, Visibility.HIDDEN)
+        await contacts.end_contact(
+            conn, contact.id, status=ContactStatus.REPORTED, at=inp.at, report_id=inp.report_id
+        )
+        await history.add_event(
+            conn,
+            subject_id=contact.id,
+            type="reported",
+            at=inp.at,
+            detail={"report_id": inp.report_id, "grounds": inp.grounds.value},
+        )
+        report = await reports.get_report(conn, inp.report_id)
+        assert report is not None
+        key = await _notify.email(
+            conn,
+            subject_id=report.id,
+            event_type="report.opened",
+            recipient_kind="business",
+            recipient_id=business.id,
+            to_address=business.email,
+            text=texts.report_opened_for_business(business, review, report),
+            at=inp.at,
+        )
+        hooks = await _notify.webhook(
+            conn,
+            business=business,
+            subject_id=report.id,
+            event_type="report.opened",
+            data={
+                "report_id": report.id,
+                "contact_id": contact.id,
+                "review_id": review.id,
+                "status": report.status.value,
+                "grounds": report.grounds.value,
+                "review_visibility": Visibility.HIDDEN.value,
+            },
+            at=inp.at,
+        )
         return [key, *hooks]
 
     @activity.defn
@@ -355,12 +370,29 @@ async def _parties(
     return contact, review, business, reviewer
 
 
-async def _opened(conn: aiosqlite.Connection, refusal: str | None, key: str) -> Opened | None:
-    """What an earlier attempt of ``open_and_request`` decided, if one did: the request's
-    refusal as recorded, or its email."""
+async def _opened(
+    conn: aiosqlite.Connection, contact_id: str, refusal: str | None, key: str
+) -> Opened | None:
+    """What an attempt of ``open_and_request`` decided, if one did: the request's refusal as
+    recorded, or its email and the deadline that email states (a retried or re-driven opening
+    computes a later one, which must not count)."""
     if refusal is not None:
         return Opened(refusal=Refusal(refusal))
-    return Opened() if await outbox.has_message(conn, key) else None
+    if not await outbox.has_message(conn, key):
+        return None
+    return Opened(deadline=await contacts.deadline_of(conn, contact_id))
+
+
+async def _filed(conn: aiosqlite.Connection, report_id: str) -> list[str] | None:
+    """The business's messages about the report an earlier attempt of ``file_report`` filed,
+    if one did."""
+    if await reports.get_report(conn, report_id) is None:
+        return None
+    return [
+        m.key
+        for m in await outbox.messages_about(conn, [report_id])
+        if m.event_type == "report.opened" and m.recipient_kind == "business"
+    ]
 
 
 async def _refusal(
@@ -436,6 +468,7 @@ async def _record_request(
         to_address=reviewer.email,
         text=text,
         at=at,
+        link_purpose=Purpose.REPLY,
     )
     await history.add_event(conn, subject_id=contact.id, type="request_sent", at=at)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import time
 from datetime import timedelta
@@ -18,17 +19,24 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from activities._webhook import destination
+from delivery.egress import Egress
 from delivery.failures import DeliveryError
+from delivery.links import Links
 from delivery.mail import Mailer, build_email
-from delivery.webhooks import WebhookSender
+from delivery.sealing import Sealer, sealer_for
+from delivery.webhooks import NO_WEBHOOK, Destination, WebhookSender
 from domain import message_workflow_id
 from domain.messages import DeliveryPolicy, DispatchInput, MessageInput
 from settings import Settings
-from store import Database, accounts, outbox
+from store import Database, outbox
 from store.records import OutboxMessage, now
 
-# After a first attempt failed, messages go straight to their workflows for this long.
+# After a first attempt failed, messages by the same route (email, or one webhook endpoint) go
+# straight to their workflows for this long.
 FIRST_ATTEMPT_PAUSE = 60.0
+# What an attempt cut short records: a fixed word, never a server's text.
+TIMED_OUT = "timed out"
 
 
 class DeliveryActivities:
@@ -44,8 +52,12 @@ class DeliveryActivities:
         self.settings = settings
         self.mailer = mailer
         self.client = client
-        self.webhooks = webhooks or WebhookSender(settings.webhook_timeout)
-        self._skip_first_attempts_until = 0.0
+        self.webhooks = webhooks or WebhookSender(
+            settings.webhook_timeout, Egress(allow_private=settings.webhook_allow_private)
+        )
+        self._sealer: Sealer | None = None
+        # Per route, not for all: one business's failing endpoint must not slow everyone's email.
+        self._paused_until: dict[tuple[str, str], float] = {}
 
     @activity.defn
     async def dispatch(self, inp: DispatchInput) -> None:
@@ -97,16 +109,20 @@ class DeliveryActivities:
         message, webhook = await self._load(key)
         if message.status != "pending":
             return None
-        if message.attempts > 0 or time.monotonic() < self._skip_first_attempts_until:
+        route = _route(message)
+        if message.attempts > 0 or time.monotonic() < self._paused_until.get(route, 0.0):
             return message.channel
         try:
-            # Bounded like an attempt of the workflow's; the marking after it is not.
-            await self._send_once(message, webhook, limit=self.settings.delivery_attempt_timeout)
+            # Short, unlike the workflow's attempts: a server that accepts the connection and
+            # stalls must not hold the step that sends (a contact request's 201). The marking
+            # after it is not bounded.
+            limit = self.settings.delivery_first_attempt_timeout
+            await self._send_once(message, webhook, limit=limit)
         except DeliveryError as failed:
             if failed.permanent:
                 await self._fail(key)
                 return None
-            self._skip_first_attempts_until = time.monotonic() + FIRST_ATTEMPT_PAUSE
+            self._paused_until[route] = time.monotonic() + FIRST_ATTEMPT_PAUSE
             return message.channel
         return None
 
@@ -126,12 +142,12 @@ class DeliveryActivities:
             ) from None
         return True
 
-    async def _load(self, key: str) -> tuple[OutboxMessage, tuple[str, str] | None]:
-        """The message, and the webhook it goes to now if it is a webhook event."""
+    async def _load(self, key: str) -> tuple[OutboxMessage, Destination | str | None]:
+        """The message, and if it is a webhook event where it goes now, or why it cannot go."""
         async with self.db.read() as conn:
             message = await outbox.get_message(conn, key)
             webhook = (
-                await accounts.webhook_of(conn, message.recipient_id)
+                await destination(conn, message, self.sealer)
                 if message is not None and message.channel == "webhook"
                 else None
             )
@@ -142,19 +158,31 @@ class DeliveryActivities:
     async def _send_once(
         self,
         message: OutboxMessage,
-        webhook: tuple[str, str] | None,
+        webhook: Destination | str | None,
         limit: timedelta | None = None,
     ) -> None:
         """Sends a pending message once and marks it sent; a failure is counted and raised."""
         try:
             async with asyncio.timeout(limit.total_seconds() if limit else None):
                 await self._send(message, webhook)
+        except TimeoutError:
+            await self._note_attempt(message.key, TIMED_OUT)
+            raise DeliveryError(TIMED_OUT, TIMED_OUT) from None
+        except asyncio.CancelledError:
+            # The step timed out or the worker is stopping: still an attempt, recorded even so,
+            # so that the step's retry leaves the message to its workflow instead of sending it
+            # inline again. Shielded: the write must land although this task is cancelled.
+            await asyncio.shield(self._note_attempt(message.key, TIMED_OUT))
+            raise
         except Exception as err:
             failure = DeliveryError.of(err)
-            async with self.db.tx() as conn:
-                await outbox.note_failed_attempt(conn, message.key, failure.detail)
+            await self._note_attempt(message.key, failure.detail)
             raise failure from None
         await self._mark_sent(message.key)
+
+    async def _note_attempt(self, key: str, error: str) -> None:
+        async with self.db.tx() as conn:
+            await outbox.note_failed_attempt(conn, key, error)
 
     async def _mark_sent(self, key: str) -> None:
         """Notes a sent message, waiting out a locked or briefly failing store.
@@ -175,23 +203,32 @@ class DeliveryActivities:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _send(self, message: OutboxMessage, webhook: tuple[str, str] | None) -> None:
+    async def _send(self, message: OutboxMessage, webhook: Destination | str | None) -> None:
         if message.channel == "webhook":
-            if webhook is None:
-                raise DeliveryError(
-                    "no webhook registered", "the business has no webhook now", permanent=True
-                )
-            # The endpoint and secret registered now: a business that fixes a broken URL, or
-            # sets a new secret, gets its pending events there, signed with the new secret.
-            url, secret = webhook
-            await self.webhooks.send(
-                url, secret, message.key, message.event_type, message.body_text
-            )
+            if not isinstance(webhook, Destination):
+                raise DeliveryError(webhook or NO_WEBHOOK, webhook or NO_WEBHOOK, permanent=True)
+            # The secrets in force now: an event retried across a rotation is signed with the
+            # new secret, and with the old one while it overlaps.
+            await self.webhooks.send(webhook, message.key, message.body_text)
             return
+        # The one-time link goes in only now: the outbox holds the email without it.
         await self.mailer.send(
             message.key,
-            build_email(message, self.settings.mail_from, self.settings.public_base_url),
+            build_email(
+                self.links.filled(message), self.settings.mail_from, self.settings.public_base_url
+            ),
         )
+
+    @functools.cached_property
+    def links(self) -> Links:
+        return Links.of(self.settings)
+
+    @property
+    def sealer(self) -> Sealer:
+        # Made when first needed: a worker that sends no webhook needs no key.
+        if self._sealer is None:
+            self._sealer = sealer_for(self.settings)
+        return self._sealer
 
     @activity.defn
     async def give_up(self, key: str) -> None:
@@ -208,6 +245,11 @@ class DeliveryActivities:
                 key,
                 f"gave up after {attempts} attempts" + (f"; last: {last}" if last else ""),
             )
+
+
+def _route(message: OutboxMessage) -> tuple[str, str]:
+    """What a failed first attempt pauses: email as a whole, or one webhook endpoint."""
+    return message.channel, message.recipient_id if message.channel == "webhook" else ""
 
 
 def _attempt_time_left() -> timedelta:

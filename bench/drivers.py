@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,9 +28,10 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from bench.bare_activities import BareInput, BareState, report_id_of
 from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
 from bench.bare_workflows.report import BareReportWorkflow
+from delivery.links import Links, Purpose, secret_key
+from settings import Settings
 from store import Database, outbox
 
-_TOKEN = re.compile(r"/reply/([A-Za-z0-9_\-]+)")
 # How long a client waits to look (again) once a window should have closed.
 POLL = 0.25
 # Deliveries of a run that are still going this long after its last request are a failure.
@@ -180,6 +180,8 @@ class ReviewdeskDriver:
     ) -> None:
         self.http = http
         self.store = store
+        # The worker puts each reply link into its email from the key in the store's folder.
+        self.links = Links(secret_key(Settings(_env_file=None, data_dir=store.path.parent)), "")
         self.business_keys = business_keys
         self.moderator_key = moderator_key
         self.slots = Slots(concurrency)
@@ -279,15 +281,15 @@ class ReviewdeskDriver:
         self.rec.final()
 
     async def _token(self, contact_id: str) -> str:
-        """The link in the reviewer's email, recorded before the 201 (the outbox row)."""
+        """The link in the reviewer's email, recorded before the 201 (the outbox row), as the
+        worker puts it in when it sends the email."""
         async with self.store.read() as conn:
             message = await outbox.get_message(conn, f"{contact_id}:contact.requested:reviewer")
         if message is None:
             raise RuntimeError(f"no request email for {contact_id} after its 201")
-        match = _TOKEN.search(message.body_text)
-        if match is None:
+        if message.link_purpose != Purpose.REPLY:
             raise RuntimeError(f"no reply link in the email for {contact_id}")
-        return match.group(1)
+        return self.links.token(Purpose.REPLY, contact_id)
 
     async def _until_window_closed(
         self, contact_id: str, key: str, contact: dict[str, Any]

@@ -1,15 +1,19 @@
 """Outbox messages as emails, and the transport that writes them to files.
 
 With no SMTP server configured, each email is written as an ``.eml`` file in the data folder,
-named after its outbox key: writing it again replaces it, so a retry never makes a second copy.
+named after its outbox key. A message whose file is there is not written again: a retry never
+makes a second copy, nor rewrites the first (a worker killed after writing the file and before
+the outbox marked it sent leaves the file as its reader may already have seen it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
+import tempfile
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
@@ -35,7 +39,8 @@ def message_id(key: str) -> str:
 
 
 def build_email(message: OutboxMessage, sender: str, link_base: str) -> Message:
-    """The same message on every retry: headers, text and HTML depend only on the outbox row.
+    """The same message on every retry, byte for byte: headers, text, HTML and the MIME
+    boundary depend only on the outbox row (and the link put into it).
 
     Built with the standard library's classic MIME classes: ``EmailMessage`` parses every header
     it is given, and building and writing an email with it took ~1.5 ms, the worker's largest
@@ -52,7 +57,7 @@ def build_email(message: OutboxMessage, sender: str, link_base: str) -> Message:
     from_header = _classic_from(sender)
     if from_header is None or not _PLAIN_ADDRESS.fullmatch(message.to_address):
         return _modern_email(message, sender, html)
-    email = MIMEMultipart("alternative")
+    email = MIMEMultipart("alternative", boundary=_boundary(message, html))
     email["From"] = from_header
     email["To"] = message.to_address
     subject = message.subject
@@ -73,7 +78,15 @@ def _modern_email(message: OutboxMessage, sender: str, html: str) -> EmailMessag
     _identify(email, message)
     email.set_content(message.body_text)
     email.add_alternative(html, subtype="html")
+    email.set_boundary(_boundary(message, html))
     return email
+
+
+def _boundary(message: OutboxMessage, html: str) -> str:
+    """Derived from the message, so every build of it is the same; and from both its parts, so
+    neither can contain it (text a person wrote would have to hold a hash of itself)."""
+    parts = "\0".join((message.key, message.body_text, html))
+    return f"=_{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
 
 
 def _identify(email: Message, message: OutboxMessage) -> None:
@@ -161,7 +174,16 @@ class FileMailer:
     async def send(self, key: str, email: Message) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path_for(key)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(bytes(email))
-        # A rename is atomic: a reader sees the whole mail or none of it.
-        os.replace(partial, target)
+        if target.exists():
+            return
+        # Written whole under a name of its own, then linked into place: a reader sees the whole
+        # mail or none of it, and link() fails where the file already is (a retry, or a stalled
+        # attempt beside it), which is then delivered already.
+        fd, partial = tempfile.mkstemp(dir=self.folder, prefix=f".{target.stem}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(bytes(email))
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, target)
+        finally:
+            os.unlink(partial)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from delivery.links import MARK
 from domain.enums import REPORT_REASON, Decision, Grounds, RequestedItem
 from store.records import AnswerRecord, Business, Contact, Report, Review, Reviewer
 
@@ -23,6 +24,8 @@ _REQUESTED = {
 class Text:
     subject: str
     body: str
+    # Where in ``body`` the one-time link goes, at ``links.MARK`` (delivery/links.py).
+    link_at: int | None = None
 
 
 def _when(moment: datetime) -> str:
@@ -30,19 +33,24 @@ def _when(moment: datetime) -> str:
 
 
 def contact_request(
-    business: Business, reviewer: Reviewer, review: Review, contact: Contact, link: str
+    business: Business, reviewer: Reviewer, review: Review, contact: Contact
 ) -> Text:
+    """The request to the reviewer, with a mark where their reply link goes."""
     asked = "".join(f"  - {_REQUESTED[item]}\n" for item in contact.requested)
+    before_link = (
+        f"Hi {reviewer.display_name},\n\n"
+        f'{business.name} read your review "{review.title}" and would like to know more '
+        f"about your experience.\n\n"
+        f"Their message:\n\n{contact.message}\n\n"
+        + (f"They ask for:\n{asked}\n" if asked else "")
+        + f"You can reply, with whatever you choose to share, or decline, until "
+        f"{_when(contact.deadline)}:\n\n"
+    )
     return Text(
         subject=f"{business.name} would like to hear more about your review",
+        link_at=len(before_link),
         body=(
-            f"Hi {reviewer.display_name},\n\n"
-            f'{business.name} read your review "{review.title}" and would like to know more '
-            f"about your experience.\n\n"
-            f"Their message:\n\n{contact.message}\n\n"
-            + (f"They ask for:\n{asked}\n" if asked else "")
-            + f"You can reply, with whatever you choose to share, or decline, until "
-            f"{_when(contact.deadline)}:\n\n{link}\n\n"
+            before_link + f"{MARK}\n\n"
             f"We never show your email address to {business.name}, and nothing you write to "
             f"them is published. If you don't reply, or share too little, {business.name} may "
             f"report your review as not based on a genuine experience, and it would be hidden "

@@ -1,40 +1,62 @@
-"""Webhook events: their JSON body, the signature a receiver checks, and the POST that sends them.
+"""Webhook events per the Standard Webhooks specification: their JSON body, the signature a
+receiver checks, and the POST that sends them.
 
-Every event carries an id derived from its outbox key, in the body and in the
-``Reviewdesk-Event-Id`` header, identical on every retry: a receiver that sees an id twice
-drops the second. ``Reviewdesk-Signature: t=<unix time>,v1=<hex>`` is
-HMAC-SHA256(secret, "<t>.<body>"), so a receiver can check both who sent the body and when.
+Every event carries an id derived from its event's key, in the body and in the ``webhook-id``
+header, identical on every retry, on a re-send and at every endpoint it goes to: a receiver that
+sees an id twice drops the second. ``webhook-signature`` is ``v1,<base64 HMAC-SHA256>`` of
+``<webhook-id>.<webhook-timestamp>.<body>`` with the endpoint's secret (the base64 after
+``whsec_``); while a rotated secret overlaps the new one, both signatures are sent, space
+separated, so a receiver holding either accepts the event.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import hmac
 import json
+import secrets
+import ssl
 import time
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
+from delivery.egress import Egress, NotAllowed, Unresolved
 from delivery.failures import DeliveryError
+from domain.enums import WebhookEvent
 
-EVENT_TYPES = (
-    "contact.replied",
-    "contact.declined",
-    "contact.no_response",
-    "report.opened",
-    "report.upheld",
-    "report.rejected",
-)
-SIGNATURE_HEADER = "Reviewdesk-Signature"
-EVENT_ID_HEADER = "Reviewdesk-Event-Id"
-EVENT_TYPE_HEADER = "Reviewdesk-Event-Type"
+EVENT_TYPES = tuple(e.value for e in WebhookEvent)
+# What a business sees of a failed attempt: a status code or one of these words, never the
+# receiver's answer or the connection error's text (which would map the worker's network).
+TIMED_OUT = "timed out"
+CONNECTION_FAILED = "connection failed"
+ADDRESS_NOT_ALLOWED = "address not allowed"
+REDIRECT_NOT_FOLLOWED = "redirect not followed"
+SECRET_UNREADABLE = "secret unreadable"
+ENDPOINT_REMOVED = "endpoint removed"
+NO_WEBHOOK = "no webhook registered"
+
+
+def new_secret() -> str:
+    """A signing secret as the specification has it: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def event_key(outbox_key: str) -> str:
+    """The event an outbox row carries: its key without the endpoint it goes to.
+
+    ``<subject>:<event>:webhook`` for a business's first, single webhook; since endpoints,
+    ``<subject>:<event>:webhook:<endpoint id>``, one row per endpoint for the same event.
+    """
+    return ":".join(outbox_key.split(":")[:3])
 
 
 def event_id(key: str) -> str:
-    """The outbox key names the event, so every retry of it carries the same id."""
-    return f"evt_{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    """The event's key names it, so every retry, re-send and endpoint of it has the same id."""
+    return f"evt_{hashlib.sha256(event_key(key).encode()).hexdigest()[:32]}"
 
 
 def event_body(
@@ -54,54 +76,80 @@ def event_body(
     )
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+def signature(secrets_: list[str], msg_id: str, timestamp: int, body: str) -> str:
+    """``webhook-signature``: one ``v1,<base64>`` per secret in force, space separated."""
+    at = datetime.fromtimestamp(timestamp, UTC)
+    return " ".join(Webhook(s).sign(msg_id, at, body) for s in secrets_)
 
 
-def verify(
-    secret: str,
-    header: str,
-    body: bytes,
-    *,
-    now: float | None = None,
-    tolerance: timedelta = timedelta(minutes=5),
-) -> bool:
-    """What a receiver does with ``Reviewdesk-Signature``: the body is ours and recent."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance.total_seconds():
-        return False
-    expected = signature(secret, timestamp, body)
-    return hmac.compare_digest(expected, f"t={timestamp},v1={parts.get('v1', '')}")
+@dataclass(frozen=True)
+class Destination:
+    """Where one event goes now: the endpoint's URL and the secrets that sign it (the current
+    one first, then a rotated one still in its overlap)."""
+
+    url: str
+    secrets: list[str] = field(repr=False)
 
 
 class WebhookSender:
-    def __init__(self, timeout: timedelta) -> None:
+    def __init__(
+        self, timeout: timedelta, egress: Egress, *, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.timeout = timeout.total_seconds()
+        self.egress = egress
+        # Tests trust their own certificate authority; everyone else, the system's.
+        self.verify = verify
 
-    async def send(self, url: str, secret: str, key: str, event_type: str, body: str) -> None:
+    async def send(self, to: Destination, key: str, body: str) -> None:
         """Returns once the receiver answered 2xx; anything else raises, so it is retried."""
-        data = body.encode()
+        try:
+            # The address checked is the address connected to: no second lookup of the name.
+            target = await self.egress.pin(to.url)
+        except Unresolved:
+            raise DeliveryError(CONNECTION_FAILED, CONNECTION_FAILED) from None
+        except NotAllowed:
+            raise DeliveryError(ADDRESS_NOT_ALLOWED, ADDRESS_NOT_ALLOWED, permanent=True) from None
+        msg_id = event_id(key)
+        # Signed at send time, so a receiver may refuse a replayed old request.
+        timestamp = int(time.time())
+        try:
+            signed = signature(to.secrets, msg_id, timestamp, body)
+        except Exception:
+            # Not base64 after whsec_ (a secret from before endpoints, at worst): a rotation
+            # mends it, a retry would not.
+            raise DeliveryError(SECRET_UNREADABLE, SECRET_UNREADABLE, permanent=True) from None
         headers = {
+            "Host": target.host_header,
             "Content-Type": "application/json",
-            "User-Agent": "Reviewdesk-Webhooks/1",
-            EVENT_ID_HEADER: event_id(key),
-            EVENT_TYPE_HEADER: event_type,
-            # Signed at send time, so a receiver may refuse a replayed old request.
-            SIGNATURE_HEADER: signature(secret, int(time.time()), data),
+            "User-Agent": "Reviewdesk-Webhooks/2",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signed,
         }
         try:
-            # A redirect is not followed: the endpoint is what the business registered.
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(url, content=data, headers=headers)
-        except httpx.HTTPError as err:
-            raise DeliveryError(type(err).__name__, f"{type(err).__name__}: {err}") from None
-        if not 200 <= response.status_code < 300:
-            raise DeliveryError(
-                f"HTTP {response.status_code}",
-                f"HTTP {response.status_code}: {response.text[:200]}",
-            )
+            # No proxies from the environment: a proxy would resolve the name again itself.
+            async with (
+                httpx.AsyncClient(
+                    timeout=self.timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                    verify=self.verify,
+                ) as client,
+                # Streamed and never read: the receiver's answer is not ours to keep or show.
+                client.stream(
+                    "POST",
+                    target.url,
+                    content=body.encode(),
+                    headers=headers,
+                    extensions={"sni_hostname": target.server_name},
+                ) as response,
+            ):
+                status = response.status_code
+        except httpx.TimeoutException:
+            raise DeliveryError(TIMED_OUT, TIMED_OUT) from None
+        except httpx.HTTPError:
+            raise DeliveryError(CONNECTION_FAILED, CONNECTION_FAILED) from None
+        if 300 <= status < 400:
+            raise DeliveryError(REDIRECT_NOT_FOLLOWED, REDIRECT_NOT_FOLLOWED)
+        if not 200 <= status < 300:
+            raise DeliveryError(f"HTTP {status}", f"HTTP {status}")

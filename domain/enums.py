@@ -60,5 +60,16 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
+class WebhookEvent(StrEnum):
+    """What a webhook endpoint may subscribe to; an endpoint with none listed gets them all."""
+
+    CONTACT_REPLIED = "contact.replied"
+    CONTACT_DECLINED = "contact.declined"
+    CONTACT_NO_RESPONSE = "contact.no_response"
+    REPORT_OPENED = "report.opened"
+    REPORT_UPHELD = "report.upheld"
+    REPORT_REJECTED = "report.rejected"
+
+
 REVIEWER_CONTACTED_LABEL = "Reviewer contacted"
 REPORT_REASON = "This reviewer has not had a genuine buying or service experience."

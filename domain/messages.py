@@ -138,6 +138,9 @@ class Opened(_Message):
     """What the opening decided: the contact is open, or refused for this reason."""
 
     refusal: Refusal | None = None
+    # The reply window's end as the store holds it (and the reviewer's email states), which a
+    # retried or re-driven opening keeps; None in markers recorded before it was returned.
+    deadline: datetime | None = None
 
 
 class RefusalInput(_Message):

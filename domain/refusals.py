@@ -28,6 +28,12 @@ class Refusal(StrEnum):
     REPORT_NOT_FOUND = "report_not_found"
     ALREADY_DECIDED = "already_decided"
     BUSINESS_NOT_FOUND = "business_not_found"
+    WEBHOOK_NOT_FOUND = "webhook_not_found"
+    WEBHOOK_REMOVED = "webhook_removed"
+    WEBHOOK_URL_NOT_ALLOWED = "webhook_url_not_allowed"
+    WEBHOOK_LIMIT_REACHED = "webhook_limit_reached"
+    WEBHOOK_EVENT_NOT_FOUND = "webhook_event_not_found"
+    WEBHOOK_EVENT_NOT_FAILED = "webhook_event_not_failed"
 
     @property
     def http_status(self) -> int:
@@ -55,6 +61,12 @@ _HTTP_STATUS = {
     Refusal.REPORT_NOT_FOUND: 404,
     Refusal.ALREADY_DECIDED: 409,
     Refusal.BUSINESS_NOT_FOUND: 404,
+    Refusal.WEBHOOK_NOT_FOUND: 404,
+    Refusal.WEBHOOK_REMOVED: 409,
+    Refusal.WEBHOOK_URL_NOT_ALLOWED: 422,
+    Refusal.WEBHOOK_LIMIT_REACHED: 409,
+    Refusal.WEBHOOK_EVENT_NOT_FOUND: 404,
+    Refusal.WEBHOOK_EVENT_NOT_FAILED: 409,
 }
 
 _MESSAGES = {
@@ -80,6 +92,16 @@ _MESSAGES = {
     Refusal.REPORT_NOT_FOUND: "No such report.",
     Refusal.ALREADY_DECIDED: "This report has already been decided.",
     Refusal.BUSINESS_NOT_FOUND: "No such business.",
+    Refusal.WEBHOOK_NOT_FOUND: "No such webhook endpoint.",
+    Refusal.WEBHOOK_REMOVED: "This webhook endpoint has been removed.",
+    Refusal.WEBHOOK_URL_NOT_ALLOWED: "Only https:// URLs to public internet addresses are allowed.",
+    Refusal.WEBHOOK_LIMIT_REACHED: (
+        "A business may keep at most 10 webhook endpoints: remove one first."
+    ),
+    Refusal.WEBHOOK_EVENT_NOT_FOUND: "No such webhook event.",
+    Refusal.WEBHOOK_EVENT_NOT_FAILED: (
+        "Only a failed event can be sent again; this one is sent or still being sent."
+    ),
 }
 
 

@@ -1,6 +1,8 @@
 """`reviewdesk`: run the service and drive contacts and reports from a terminal.
 
-Refusals print their reason and exit with status 2; bad input exits with status 2 too.
+Refusals print their reason and exit with status 2; bad input exits with status 2 too. When
+Temporal or the store cannot be reached in time, the command says so and exits with status 3:
+run it again (what it asked may still happen meanwhile, and is never done twice).
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
-from domain.enums import Answer, Decision, Grounds, RequestedItem
+from domain.enums import Answer, Decision, Grounds, RequestedItem, WebhookEvent
 from domain.refusals import Refused
 from settings import Settings, get_settings
+from starter import keys
 from starter.client import connect
-from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody, WebhookBody
 from starter.loop import run_main
 from starter.service import ContactView, ReportView, Reviewdesk
+from starter.unavailable import EXIT_STATUS, UNAVAILABLE_ERRORS, deadline, describe
+from starter.webhooks import WebhookDelivery, seal_clear_secrets
 from store import open_store
+from store.webhooks import WebhookEndpoint
 
 app = typer.Typer(
     help="Reviewdesk: the Find Reviewer process and its reports.", no_args_is_help=True
@@ -39,7 +45,8 @@ def _run(coro: Awaitable[T]) -> T:
 
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[Reviewdesk]:
-    client = await connect(settings)
+    async with deadline(settings.temporal_call_timeout):
+        client = await connect(settings)
     async with open_store(settings) as db:
         yield Reviewdesk(client, db, settings)
 
@@ -57,6 +64,13 @@ def _drive(action: Callable[[Reviewdesk], Awaitable[BaseModel]], as_json: bool) 
     except ValidationError as err:
         typer.echo(f"invalid input: {_first_error(err)}", err=True)
         raise typer.Exit(2) from None
+    except UNAVAILABLE_ERRORS as err:
+        typer.echo(
+            f"unavailable ({describe(err)}): Temporal or the store did not answer in time; "
+            "try again shortly.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_STATUS) from None
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -84,6 +98,8 @@ def _print(result: BaseModel) -> None:
             )
         if c.report_id:
             typer.echo(f"  report {c.report_id}")
+        if c.purged_at:
+            typer.echo(f"  what people wrote was removed {c.purged_at:%Y-%m-%d} (retention period)")
     elif isinstance(result, ReportView):
         r = result.report
         typer.echo(
@@ -112,10 +128,11 @@ def up(
 ) -> None:
     """Start the embedded Temporal dev server and the worker, with demo data; Ctrl-C stops all."""
     from starter.devserver import DevServer
+    from starter.retention import purging
     from starter.seed import seed_demo
     from starter.web.app import create_app
     from starter.web.serve import serve
-    from worker import build_worker
+    from worker import build_worker, drift_checks
 
     settings = get_settings()
 
@@ -130,12 +147,17 @@ def up(
         try:
             client = await connect(settings)
             async with open_store(settings) as db:
+                await seal_clear_secrets(db, settings)
                 if seed:
                     await seed_demo(db, settings.demo_file)
                 service = Reviewdesk(client, db, settings)
                 web_stop = asyncio.Event()
                 web = asyncio.create_task(serve(create_app(settings, service), settings, web_stop))
-                async with build_worker(client, db, settings):
+                async with (
+                    build_worker(client, db, settings),
+                    drift_checks(client, db, settings),
+                    purging(db, settings),
+                ):
                     await _wait_listening(settings, web)
                     base = settings.public_base_url
                     typer.echo(
@@ -234,6 +256,62 @@ def seed_command(
         typer.echo(f"Store ready at {settings.store_path}")
 
 
+@app.command("purge")
+def purge_command(as_json: JsonOption = False) -> None:
+    """Remove what people wrote in cases ended `retention` ago or longer (workers do it hourly)."""
+    from dataclasses import asdict
+
+    from starter.retention import purge_due
+    from store.records import now
+
+    settings = get_settings()
+    at = now()
+
+    async def go() -> dict[str, int]:
+        async with open_store(settings) as db:
+            return asdict(await purge_due(db, settings, at))
+
+    purged = _run(go())
+    if as_json:
+        typer.echo(json.dumps(purged))
+        return
+    typer.echo(
+        f"Purged cases that ended before {at - settings.retention:%Y-%m-%d %H:%M} UTC: "
+        f"{purged['requests']} business message(s), {purged['answers']} answer(s), "
+        f"{purged['messages']} sent email(s) and webhook event(s)."
+    )
+
+
+@app.command("reconcile")
+def reconcile_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Repair each one (re-drive or close) and say how.")
+    ] = False,
+) -> None:
+    """List contacts and reports whose workflow was terminated or lost; --apply repairs each."""
+    from temporalio.service import RPCError
+
+    from starter.reconcile import reconcile
+
+    settings = get_settings()
+
+    async def go() -> list[str]:
+        async with _service(settings) as service:
+            return await reconcile(service.db, service.client, settings, apply=apply)
+
+    try:
+        lines = _run(go())
+    except (RPCError, *UNAVAILABLE_ERRORS) as err:
+        what = f"temporal: {err.status.name}" if isinstance(err, RPCError) else describe(err)
+        typer.echo(f"unavailable ({what}): try again shortly.", err=True)
+        raise typer.Exit(EXIT_STATUS) from None
+    for line in lines:
+        typer.echo(line)
+
+
+app.add_typer(keys.app, name="key")
+
+
 # --- driving the process -----------------------------------------------------------------------
 
 
@@ -264,7 +342,7 @@ def reply(
     message: Annotated[str | None, typer.Option()] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Reply as the reviewer, sharing what they choose."""
+    """Reply as the reviewer, sharing what they choose: at least one option (or decline)."""
 
     async def action(service: Reviewdesk) -> BaseModel:
         body = ReplyBody(
@@ -343,26 +421,86 @@ def show(object_id: str, as_json: JsonOption = False) -> None:
     _drive(action, as_json)
 
 
-class WebhookRegistered(BaseModel):
-    business_id: str
-    url: str
-    secret: str
-    note: str = "The signing secret is shown only now: keep it safe."
+webhooks_app = typer.Typer(
+    help="A business's webhook endpoints (Standard Webhooks): add, list, remove, rotate, resend.",
+    no_args_is_help=True,
+)
+app.add_typer(webhooks_app, name="webhook")
 
 
-@app.command()
-def webhook(
-    business_id: str,
-    url: Annotated[str, typer.Argument(help="http:// or https:// endpoint for the events.")],
-    as_json: JsonOption = False,
+@webhooks_app.command("add")
+def webhook_add(
+    url: Annotated[str, typer.Argument(help="https:// endpoint, on a public address.")],
+    business: BusinessOption,
+    event: Annotated[
+        list[WebhookEvent] | None,
+        typer.Option(help="An event to send there; repeat for more. None: every event."),
+    ] = None,
 ) -> None:
-    """Send a business's events to URL, signed; prints the new signing secret once."""
+    """Send a business's events to URL too; prints the endpoint and its secret, once."""
 
     async def action(service: Reviewdesk) -> BaseModel:
-        secret = await service.set_webhook(business_id, url)
-        return WebhookRegistered(business_id=business_id, url=url, secret=secret)
+        body = WebhookBody(url=url, event_types=event or [])
+        return await service.webhooks.register(business, body)
 
-    _drive(action, as_json)
+    _drive(action, as_json=True)
+
+
+@webhooks_app.command("list")
+def webhook_list(business: BusinessOption) -> None:
+    """A business's endpoints in use."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return RootModel[list[WebhookEndpoint]](await service.webhooks.endpoints(business))
+
+    _drive(action, as_json=True)
+
+
+@webhooks_app.command("remove")
+def webhook_remove(endpoint_id: str, business: BusinessOption) -> None:
+    """Send nothing more to an endpoint; its events not yet sent fail."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.webhooks.remove(business, endpoint_id)
+
+    _drive(action, as_json=True)
+
+
+@webhooks_app.command("rotate")
+def webhook_rotate(endpoint_id: str, business: BusinessOption) -> None:
+    """A new secret for an endpoint, printed once; the old one signs beside it for a while."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.webhooks.rotate(business, endpoint_id)
+
+    _drive(action, as_json=True)
+
+
+@webhooks_app.command("deliveries")
+def webhook_deliveries(
+    business: BusinessOption,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+) -> None:
+    """A business's webhook events, newest first, with their status."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        found = await service.webhooks.deliveries(business, limit=limit)
+        return RootModel[list[WebhookDelivery]](found)
+
+    _drive(action, as_json=True)
+
+
+@webhooks_app.command("resend")
+def webhook_resend(
+    key: Annotated[str, typer.Argument(help="The delivery's key, from `webhook deliveries`.")],
+    business: BusinessOption,
+) -> None:
+    """Send a failed event again, with the same webhook-id and body."""
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        return await service.webhooks.resend(business, key)
+
+    _drive(action, as_json=True)
 
 
 def main() -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from domain.enums import Decision, Grounds, RequestedItem
+from domain.enums import Decision, Grounds, RequestedItem, WebhookEvent
 
 MAX_TEXT = 2000
+EMPTY_REPLY = (
+    "Fill in at least one field to send a reply (order reference, contact details or a message), "
+    "or decline."
+)
 
 
 class _Input(BaseModel):
@@ -34,7 +39,11 @@ class ContactRequestBody(_Input):
 
 
 class ReplyBody(_Input):
-    """What a reviewer chooses to share; every field is optional."""
+    """What a reviewer chooses to share: any of the fields, but at least one (DESIGN rule 4).
+
+    An empty reply would tell the business nothing while using up the link; declining is the
+    way to say no.
+    """
 
     order_reference: str | None = Field(default=None, max_length=200)
     contact_details: str | None = Field(default=None, max_length=500)
@@ -49,6 +58,12 @@ class ReplyBody(_Input):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @model_validator(mode="after")
+    def _something_shared(self) -> ReplyBody:
+        if not (self.order_reference or self.contact_details or self.message):
+            raise PydanticCustomError("empty_reply", EMPTY_REPLY)
+        return self
+
 
 class ReportBody(_Input):
     grounds: Grounds
@@ -62,9 +77,14 @@ class DecisionBody(_Input):
 
 
 class WebhookBody(_Input):
-    """Where a business wants its events POSTed: an http or https URL, nothing else."""
+    """An endpoint for a business's events: its URL, and the events it takes (none: all).
+
+    Whether the URL may be requested (https, public addresses) is checked when it is
+    registered, with a lookup of its host: ``delivery.egress``.
+    """
 
     url: str = Field(min_length=1, max_length=2000)
+    event_types: list[WebhookEvent] = Field(default_factory=list, max_length=len(WebhookEvent))
 
     @field_validator("url")
     @classmethod
@@ -72,7 +92,12 @@ class WebhookBody(_Input):
         parsed = urlsplit(value)
         _ = parsed.port  # raises ValueError for a port that is not a number in range
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError("must be an http:// or https:// URL")
+            raise ValueError("must be an https:// URL")
         if any(c.isspace() or ord(c) < 32 for c in value):
             raise ValueError("must not contain spaces or control characters")
         return value
+
+    @field_validator("event_types")
+    @classmethod
+    def _unique_events(cls, value: list[WebhookEvent]) -> list[WebhookEvent]:
+        return list(dict.fromkeys(value))

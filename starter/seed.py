@@ -1,7 +1,7 @@
 """Demo data: two businesses, a moderator, reviewers, and reviews of every source.
 
-Seeding again changes nothing but keeps the demo keys already written, so the README's
-walk-through works on every run.
+Seeding again changes nothing but keeps the demo keys already written, so a restarted `up` keeps
+the keys people signed in with. A fresh demo starts from an empty data folder (README).
 """
 
 from __future__ import annotations
@@ -116,7 +116,10 @@ async def seed_demo(db: Database, demo_file: Path) -> dict[str, Any]:
                 created_at=at - timedelta(days=days),
             )
     demo = {
-        "note": "Demo credentials: API keys are shown here once and stored hashed.",
+        "note": (
+            "Demo sign-in keys, in clear: the store keeps only their hashes, so this file is "
+            "their one clear copy, kept for the demo. Delete it in production."
+        ),
         "api_keys": keys,
         "businesses": [{"id": b, "name": n} for b, n, _ in BUSINESSES],
         "moderators": [{"id": m, "name": n} for m, n in MODERATORS],

@@ -2,15 +2,19 @@
 
 Each one checks ownership against the store, keeps free text in the store (workflows see only
 ids and enums), then asks the workflow, which has the last word on what is allowed now. A refusal
-raises ``Refused`` and leaves nothing behind.
+raises ``Refused`` and leaves nothing behind. No answer from Temporal in time raises
+``Unavailable``: what was asked may still happen, so its draft stays, seen by no one, for a retry
+with the same idempotency key to find.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,7 +40,9 @@ from domain.messages import (
 )
 from domain.refusals import Refusal, Refused, refusal_in
 from settings import Settings
-from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody, WebhookBody
+from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.unavailable import NotSent, Unavailable, deadline
+from starter.webhooks import WebhookEndpoints
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
 from store.records import (
@@ -52,6 +58,8 @@ from store.records import (
 )
 from workflows.contact import ReviewerContactWorkflow
 from workflows.report import ReviewReportWorkflow
+
+log = logging.getLogger("reviewdesk.service")
 
 
 def new_id(prefix: str) -> str:
@@ -71,8 +79,8 @@ class Notification(BaseModel):
     created_at: Any
     sent_at: Any = None
     last_error: str | None = None
-    """Why the last webhook attempt failed (the business's own endpoint answering). Never set
-    for email: a mail server's error may quote the recipient's address."""
+    """Why the last webhook attempt failed: a status code or a fixed phrase, never what the
+    endpoint answered. Never set for email: a mail server's error may quote the address."""
 
     @classmethod
     def of(cls, message: OutboxMessage) -> Notification:
@@ -130,6 +138,27 @@ class _WorkflowGone(Exception):
     """The workflow has ended, so the store's record says what is possible."""
 
 
+# Temporal's answers that say the call was turned away before anything of it happened.
+_TURNED_AWAY = frozenset(
+    {
+        RPCStatusCode.INVALID_ARGUMENT,
+        RPCStatusCode.PERMISSION_DENIED,
+        RPCStatusCode.UNAUTHENTICATED,
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.OUT_OF_RANGE,
+        RPCStatusCode.UNIMPLEMENTED,
+    }
+)
+
+
+def _unavailable(err: RPCError) -> Unavailable:
+    """Any other error from Temporal: a 503 for the caller, never a 500. ``NotSent`` when
+    nothing of the call happened; otherwise its outcome is unknown and the call may still land."""
+    log.error("Temporal answered %s", err.status.name)
+    kind = NotSent if err.status in _TURNED_AWAY else Unavailable
+    return kind(f"temporal: {err.status.name}")
+
+
 class Reviewdesk:
     def __init__(self, client: Client, db: Database, settings: Settings) -> None:
         self.client = client
@@ -137,6 +166,8 @@ class Reviewdesk:
         self.settings = settings
         # Dropped for good the first time the server answers that it has no update-with-start.
         self._update_with_start = True
+        # A concern of its own; here so that the CLI and the routes reach it through the service.
+        self.webhooks = WebhookEndpoints(client, db, settings)
 
     # --- business ------------------------------------------------------------------------------
 
@@ -217,12 +248,16 @@ class Reviewdesk:
             ),
         )
         try:
-            await self._start_and_wait_opened(workflow_id, inp)
+            async with self._deadline():
+                await self._start_and_wait_opened(workflow_id, inp)
         except (WorkflowAlreadyStartedError, RPCError) as err:
             if isinstance(err, RPCError) and err.status != RPCStatusCode.ALREADY_EXISTS:
-                raise
+                raise _unavailable(err) from None
             handle = self.client.get_workflow_handle_for(ReviewerContactWorkflow.run, workflow_id)
-            running = await handle.query(ReviewerContactWorkflow.state)
+            async with self._deadline():
+                running = await handle.query(
+                    ReviewerContactWorkflow.state, rpc_timeout=self._rpc_timeout
+                )
             if running.contact_id != contact_id:
                 async with self.db.tx() as conn:
                     await contacts.refuse_request(conn, contact_id, Refusal.OPEN_CONTACT.value)
@@ -254,7 +289,9 @@ class Reviewdesk:
             try:
                 with _refusals():
                     await self.client.execute_update_with_start_workflow(
-                        ReviewerContactWorkflow.opened, start_workflow_operation=start
+                        ReviewerContactWorkflow.opened,
+                        start_workflow_operation=start,
+                        rpc_timeout=self._rpc_timeout,
                     )
                 return
             except RPCError as err:
@@ -268,6 +305,7 @@ class Reviewdesk:
             task_queue=queue,
             id_reuse_policy=reuse,
             id_conflict_policy=conflict,
+            rpc_timeout=self._rpc_timeout,
         )
         await self._wait_opened(handle)
 
@@ -276,7 +314,8 @@ class Reviewdesk:
             await self._update(handle, ReviewerContactWorkflow.opened)
         except _WorkflowGone:
             # Refused so fast that the workflow ended before the update reached it.
-            result = await handle.result()
+            async with self._deadline():
+                result = await handle.result(rpc_timeout=self._rpc_timeout)
             if result.refusal is not None:
                 raise Refused(result.refusal) from None
 
@@ -294,34 +333,87 @@ class Reviewdesk:
             raise Refused(Refusal.CONTACT_NOT_FOUND)
         return view
 
-    async def report(self, business_id: str, contact_id: str, body: ReportBody) -> ReportView:
+    async def report(
+        self,
+        business_id: str,
+        contact_id: str,
+        body: ReportBody,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ReportView:
         contact = (await self.contact_of(business_id, contact_id)).contact
+        update_id = await self._prior_action(contact.id, "report", idempotency_key)
+        if update_id and contact.status is ContactStatus.REPORTED and contact.report_id:
+            return await self.report_view(contact.report_id)  # its first try got through
         _refuse_after_end(contact)
+        update_id = update_id or await self._new_action(contact.id, "report", idempotency_key)
         try:
             state = await self._update(
                 self._contact_handle(contact),
                 ReviewerContactWorkflow.report,
                 ReportInput(contact_id=contact.id, grounds=body.grounds),
+                id=update_id,
             )
         except _WorkflowGone:
-            _refuse_after_end((await self.contact_view(contact_id)).contact, ended=True)
+            ended = (await self.contact_view(contact_id)).contact
+            if update_id and ended.status is ContactStatus.REPORTED and ended.report_id:
+                return await self.report_view(ended.report_id)
+            _refuse_after_end(ended, ended=True)
             raise
         assert state.report_id is not None
         return await self.report_view(state.report_id)
 
-    async def close(self, business_id: str, contact_id: str) -> ContactView:
+    async def close(
+        self, business_id: str, contact_id: str, *, idempotency_key: str | None = None
+    ) -> ContactView:
         contact = (await self.contact_of(business_id, contact_id)).contact
+        update_id = await self._prior_action(contact.id, "close", idempotency_key)
+        if update_id and contact.status is ContactStatus.CLOSED:
+            return await self.contact_view(contact_id)  # its first try got through
         _refuse_after_end(contact)
+        update_id = update_id or await self._new_action(contact.id, "close", idempotency_key)
         try:
             await self._update(
                 self._contact_handle(contact),
                 ReviewerContactWorkflow.close,
                 CloseRequest(contact_id=contact.id),
+                id=update_id,
             )
         except _WorkflowGone:
-            _refuse_after_end((await self.contact_view(contact_id)).contact, ended=True)
+            ended = await self.contact_view(contact_id)
+            if update_id and ended.contact.status is ContactStatus.CLOSED:
+                return ended
+            _refuse_after_end(ended.contact, ended=True)
             raise
         return await self.contact_view(contact_id)
+
+    async def _prior_action(self, contact_id: str, action: str, key: str | None) -> str | None:
+        """The update id a first try of this report or close with this key sent, if any."""
+        if key is None:
+            return None
+        async with self.db.read() as conn:
+            found = await contacts.action_for_key(conn, contact_id, action, key)
+        return f"{action}-{found}" if found else None
+
+    async def _new_action(self, contact_id: str, action: str, key: str | None) -> str | None:
+        """Records a report or close sent with a key; its id names the update a retry resends."""
+        if key is None:
+            return None
+        action_id = new_id("ca")
+        try:
+            async with self.db.tx() as conn:
+                await contacts.add_action(
+                    conn,
+                    id=action_id,
+                    contact_id=contact_id,
+                    action=action,
+                    idempotency_key=key,
+                    at=now(),
+                )
+        except sqlite3.IntegrityError:
+            # The same key twice at once: both send the first one's update.
+            return await self._prior_action(contact_id, action, key)
+        return f"{action}-{action_id}"
 
     # --- reviewer ------------------------------------------------------------------------------
 
@@ -335,37 +427,92 @@ class Reviewdesk:
             raise Refused(Refusal.LINK_NOT_FOUND)
         return ReplyRequestView(contact=contact, review=review, business_name=business.name)
 
-    async def answer(self, token: str, answer: Answer, body: ReplyBody | None = None) -> Contact:
+    async def answer(
+        self,
+        token: str,
+        answer: Answer,
+        body: ReplyBody | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        """Answers once the workflow has recorded the answer, or with the reason it refused.
+
+        With an idempotency key, a retry finds the answer its first try recorded and sends the
+        same update again: it gets its own success (never "already answered"), and the first
+        try's answer is the one that counts.
+        """
         contact = (await self.reply_request(token)).contact
-        _refuse_answer(contact)
-        body = body or ReplyBody()
-        answer_id = new_id("an")
-        async with self.db.tx() as conn:
-            await contacts.add_answer(
-                conn,
-                AnswerRecord(
-                    id=answer_id,
-                    contact_id=contact.id,
-                    answer=answer,
-                    order_reference=body.order_reference if answer is Answer.REPLY else None,
-                    contact_details=body.contact_details if answer is Answer.REPLY else None,
-                    message=body.message if answer is Answer.REPLY else None,
-                    submitted_at=now(),
-                ),
-            )
+        draft = await self._answer_for_key(contact.id, idempotency_key)
+        if draft is None:
+            _refuse_answer(contact)
+            draft = await self._draft_answer(contact, answer, body, idempotency_key)
+        elif contact.answer_id == draft.id:
+            return contact
+        # A first try's draft is not checked against the store: only the workflow knows whether
+        # its update was accepted, and then the same update id answers with that outcome.
         try:
             await self._update(
                 self._contact_handle(contact),
                 ReviewerContactWorkflow.answer,
-                AnswerInput(contact_id=contact.id, answer_id=answer_id, answer=answer),
+                AnswerInput(contact_id=contact.id, answer_id=draft.id, answer=draft.answer),
+                id=f"answer-{draft.id}",
             )
-        except (Refused, _WorkflowGone) as err:
-            async with self.db.tx() as conn:
-                await contacts.drop_answer(conn, answer_id)
-            if isinstance(err, _WorkflowGone):
-                raise Refused(Refusal.WINDOW_CLOSED) from None
+        except _WorkflowGone:
+            ended = (await self.contact_view(contact.id)).contact
+            if ended.answer_id == draft.id:
+                return ended
+            await self._drop_answer(draft.id)
+            _refuse_answer(ended)
+            raise Refused(Refusal.WINDOW_CLOSED) from None
+        except (Refused, WorkflowUpdateFailedError, NotSent):
+            # Never applied. Any other 503 (Unavailable) keeps the draft: its update may still
+            # be applied once the worker is back, and a retry must find it.
+            await self._drop_answer(draft.id)
             raise
         return (await self.contact_view(contact.id)).contact
+
+    async def answered_with(self, contact: Contact, idempotency_key: str | None) -> bool:
+        """Whether the contact's answer is the one a request with this key sent."""
+        if contact.answer_id is None:
+            return False
+        draft = await self._answer_for_key(contact.id, idempotency_key)
+        return draft is not None and draft.id == contact.answer_id
+
+    async def _answer_for_key(self, contact_id: str, key: str | None) -> AnswerRecord | None:
+        if key is None:
+            return None
+        async with self.db.read() as conn:
+            return await contacts.answer_for_key(conn, contact_id, key)
+
+    async def _draft_answer(
+        self, contact: Contact, answer: Answer, body: ReplyBody | None, key: str | None
+    ) -> AnswerRecord:
+        """The answer as submitted, kept unlinked (seen by no one) until the workflow accepts it."""
+        # A decline shares nothing; a reply with nothing in it is refused as ``ReplyBody`` is.
+        shared = (body or ReplyBody.model_validate({})) if answer is Answer.REPLY else None
+        draft = AnswerRecord(
+            id=new_id("an"),
+            contact_id=contact.id,
+            answer=answer,
+            order_reference=shared.order_reference if shared else None,
+            contact_details=shared.contact_details if shared else None,
+            message=shared.message if shared else None,
+            submitted_at=now(),
+        )
+        try:
+            async with self.db.tx() as conn:
+                await contacts.add_answer(conn, draft, idempotency_key=key)
+        except sqlite3.IntegrityError:
+            # The same key twice at once: the first one's draft stands, and both send its update.
+            first = await self._answer_for_key(contact.id, key)
+            if first is None:
+                raise
+            return first
+        return draft
+
+    async def _drop_answer(self, answer_id: str) -> None:
+        async with self.db.tx() as conn:
+            await contacts.drop_answer(conn, answer_id)
 
     # --- moderator -----------------------------------------------------------------------------
 
@@ -375,26 +522,31 @@ class Reviewdesk:
         async with self.db.read() as conn:
             return await reports.reports_with_status(conn, status, limit=limit, offset=offset)
 
-    async def decide(self, moderator_id: str, report_id: str, body: DecisionBody) -> ReportView:
+    async def decide(
+        self,
+        moderator_id: str,
+        report_id: str,
+        body: DecisionBody,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ReportView:
+        """Answers once the decision is applied. A retry with the same idempotency key sends the
+        first try's decision again and gets its outcome, never "already decided"."""
         async with self.db.read() as conn:
             report = await reports.get_report(conn, report_id)
+            draft = (
+                await reports.decision_for_key(conn, report_id, moderator_id, idempotency_key)
+                if idempotency_key and report
+                else None
+            )
         if report is None:
             raise Refused(Refusal.REPORT_NOT_FOUND)
-        if report.status is not ReportStatus.PENDING:
-            raise Refused(Refusal.ALREADY_DECIDED)
-        decision_id = new_id("dc")
-        async with self.db.tx() as conn:
-            await reports.add_decision(
-                conn,
-                DecisionRecord(
-                    id=decision_id,
-                    report_id=report.id,
-                    moderator_id=moderator_id,
-                    decision=body.decision,
-                    note=body.note,
-                    submitted_at=now(),
-                ),
-            )
+        if draft is None:
+            if report.status is not ReportStatus.PENDING:
+                raise Refused(Refusal.ALREADY_DECIDED)
+            draft = await self._draft_decision(report, moderator_id, body, idempotency_key)
+        elif report.decision_id == draft.id:
+            return await self.report_view(report_id)
         handle = self.client.get_workflow_handle_for(
             ReviewReportWorkflow.run, report_workflow_id(report.review_id)
         )
@@ -402,15 +554,46 @@ class Reviewdesk:
             await self._update(
                 handle,
                 ReviewReportWorkflow.decide,
-                DecisionInput(decision_id=decision_id, decision=body.decision),
+                DecisionInput(decision_id=draft.id, decision=draft.decision),
+                id=f"decision-{draft.id}",
             )
-        except (Refused, _WorkflowGone) as err:
+        except (Refused, _WorkflowGone, WorkflowUpdateFailedError, NotSent) as err:
+            # Never applied, unless the report ended with this very decision. Any other 503
+            # (Unavailable) keeps the draft: its update may still be applied, and a retry must
+            # find it.
+            if isinstance(err, _WorkflowGone):
+                view = await self.report_view(report_id)
+                if view.report.decision_id == draft.id:
+                    return view
             async with self.db.tx() as conn:
-                await reports.drop_decision(conn, decision_id)
+                await reports.drop_decision(conn, draft.id)
             if isinstance(err, _WorkflowGone):
                 raise Refused(Refusal.ALREADY_DECIDED) from None
             raise
         return await self.report_view(report_id)
+
+    async def _draft_decision(
+        self, report: Report, moderator_id: str, body: DecisionBody, key: str | None
+    ) -> DecisionRecord:
+        draft = DecisionRecord(
+            id=new_id("dc"),
+            report_id=report.id,
+            moderator_id=moderator_id,
+            decision=body.decision,
+            note=body.note,
+            submitted_at=now(),
+        )
+        try:
+            async with self.db.tx() as conn:
+                await reports.add_decision(conn, draft, idempotency_key=key)
+        except sqlite3.IntegrityError:
+            # The same key twice at once: the first one's draft stands, and both send its update.
+            async with self.db.read() as conn:
+                first = await reports.decision_for_key(conn, report.id, moderator_id, key or "")
+            if first is None:
+                raise
+            return first
+        return draft
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -468,35 +651,32 @@ class Reviewdesk:
     def _contact_handle(self, contact: Contact) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(contact_workflow_id(contact.review_id))
 
-    async def _update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
+    async def _update(
+        self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any, id: str | None = None
+    ) -> Any:
+        """Sends an update and waits for its outcome, for ``temporal_call_timeout`` at most.
+
+        ``id`` names the object the update carries (``answer-<answer id>``): sent again after a
+        503, the same update gets the first one's outcome instead of a refusal as a second one.
+        A 503 (``Unavailable``) says nothing of the outcome: the update may still be applied.
+        """
         try:
-            with _refusals():
-                return await handle.execute_update(update, *args)
+            async with self._deadline():
+                with _refusals():
+                    return await handle.execute_update(
+                        update, *args, id=id, rpc_timeout=self._rpc_timeout
+                    )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise _WorkflowGone from err
-            raise
+            raise _unavailable(err) from None
 
-    # --- webhooks ------------------------------------------------------------------------------
+    def _deadline(self) -> AbstractAsyncContextManager[None]:
+        return deadline(self.settings.temporal_call_timeout)
 
-    async def set_webhook(self, business_id: str, url: str) -> str:
-        """Sends the business's events to ``url`` from now on; returns the new signing secret.
-
-        The secret is shown this once. Setting a URL again makes a new secret, and the old one
-        stops working at once (events still being retried are signed with the new one).
-        """
-        target = WebhookBody(url=url).url
-        secret = accounts.new_webhook_secret()
-        async with self.db.tx() as conn:
-            if not await accounts.set_webhook(conn, business_id, target, secret):
-                raise Refused(Refusal.BUSINESS_NOT_FOUND)
-        return secret
-
-    async def webhook_deliveries(self, business_id: str, *, limit: int = 50) -> list[Notification]:
-        """The business's webhook events, newest first, with their status: failed ones stay."""
-        async with self.db.read() as conn:
-            messages = await outbox.messages_to(conn, business_id, "webhook", limit=limit)
-        return [Notification.of(m) for m in messages]
+    @property
+    def _rpc_timeout(self) -> timedelta:
+        return self.settings.temporal_call_timeout
 
 
 def _refuse_answer(contact: Contact) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Literal
 
 import aiosqlite
 
@@ -47,7 +48,7 @@ async def set_business_key(conn: aiosqlite.Connection, business_id: str, key_has
 async def get_business(conn: aiosqlite.Connection, business_id: str) -> Business | None:
     row = await fetch_one(
         conn,
-        "SELECT id, name, email, webhook_url, created_at FROM businesses WHERE id = ?",
+        "SELECT id, name, email, created_at FROM businesses WHERE id = ?",
         (business_id,),
     )
     return Business.model_validate(dict(row)) if row else None
@@ -56,7 +57,7 @@ async def get_business(conn: aiosqlite.Connection, business_id: str) -> Business
 async def business_for_key(conn: aiosqlite.Connection, api_key: str) -> Business | None:
     row = await fetch_one(
         conn,
-        "SELECT id, name, email, webhook_url, created_at FROM businesses WHERE api_key_hash = ?",
+        "SELECT id, name, email, created_at FROM businesses WHERE api_key_hash = ?",
         (hash_secret(api_key),),
     )
     return Business.model_validate(dict(row)) if row else None
@@ -94,6 +95,15 @@ async def moderator_for_key(conn: aiosqlite.Connection, api_key: str) -> Moderat
     return Moderator.model_validate(dict(row)) if row else None
 
 
+async def key_hash_of(
+    conn: aiosqlite.Connection, role: Literal["business", "moderator"], account_id: str
+) -> str | None:
+    """The hash of the account's current API key; None without an account or a key."""
+    table = "businesses" if role == "business" else "moderators"
+    row = await fetch_one(conn, f"SELECT api_key_hash FROM {table} WHERE id = ?", (account_id,))
+    return str(row[0]) if row and row[0] is not None else None
+
+
 async def add_reviewer(
     conn: aiosqlite.Connection, *, id: str, display_name: str, email: str, created_at: datetime
 ) -> None:
@@ -108,28 +118,3 @@ async def get_reviewer(conn: aiosqlite.Connection, reviewer_id: str) -> Reviewer
         conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)
     )
     return Reviewer.model_validate(dict(row)) if row else None
-
-
-def new_webhook_secret() -> str:
-    """Signs a business's webhooks; shown to it once, kept in the clear because signing needs it."""
-    return f"whsec_{secrets.token_urlsafe(32)}"
-
-
-async def set_webhook(conn: aiosqlite.Connection, business_id: str, url: str, secret: str) -> bool:
-    """True when the business exists; its previous secret stops working at once."""
-    cur = await conn.execute(
-        "UPDATE businesses SET webhook_url = ?, webhook_secret = ? WHERE id = ?",
-        (url, secret, business_id),
-    )
-    return cur.rowcount == 1
-
-
-async def webhook_of(conn: aiosqlite.Connection, business_id: str) -> tuple[str, str] | None:
-    """Where the business's events go now and the secret they are signed with, if it has one."""
-    row = await fetch_one(
-        conn,
-        "SELECT webhook_url, webhook_secret FROM businesses WHERE id = ?"
-        " AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL",
-        (business_id,),
-    )
-    return (row["webhook_url"], row["webhook_secret"]) if row else None

@@ -14,7 +14,7 @@ _OPEN = tuple(s.value for s in ContactStatus if s.is_open)
 _CONTACT = (
     "SELECT c.id, c.review_id, c.business_id, c.reviewer_id, c.status, c.opened_at, c.deadline,"
     " c.window_closed_at, c.report_deadline, c.answer_id, c.token_used_at, c.closed_at,"
-    " c.report_id, q.message, q.requested"
+    " c.report_id, q.message, q.requested, q.purged_at"
     " FROM contacts c JOIN contact_requests q ON q.id = c.id"
 )
 
@@ -99,6 +99,12 @@ async def open_contact(
     )
 
 
+async def deadline_of(conn: aiosqlite.Connection, contact_id: str) -> datetime | None:
+    """The end of the reply window the contact was opened with."""
+    row = await fetch_one(conn, "SELECT deadline FROM contacts WHERE id = ?", (contact_id,))
+    return datetime.fromisoformat(row[0]) if row else None
+
+
 async def get_contact(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
     row = await fetch_one(conn, f"{_CONTACT} WHERE c.id = ?", (contact_id,))
     return Contact.from_row(row) if row else None
@@ -181,11 +187,12 @@ async def end_contact(
     )
 
 
-async def add_answer(conn: aiosqlite.Connection, answer: AnswerRecord) -> None:
+async def add_answer(
+    conn: aiosqlite.Connection, answer: AnswerRecord, *, idempotency_key: str | None = None
+) -> None:
     await conn.execute(
-        "INSERT INTO answers"
-        " (id, contact_id, answer, order_reference, contact_details, message, submitted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO answers (id, contact_id, answer, order_reference, contact_details, message,"
+        " submitted_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             answer.id,
             answer.contact_id,
@@ -194,8 +201,51 @@ async def add_answer(conn: aiosqlite.Connection, answer: AnswerRecord) -> None:
             answer.contact_details,
             answer.message,
             ts(answer.submitted_at),
+            idempotency_key,
         ),
     )
+
+
+async def answer_for_key(
+    conn: aiosqlite.Connection, contact_id: str, idempotency_key: str
+) -> AnswerRecord | None:
+    """The answer a first try with this key recorded: accepted, or a draft whose update may
+    still be applied."""
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM answers WHERE contact_id = ? AND idempotency_key = ?",
+        (contact_id, idempotency_key),
+    )
+    return AnswerRecord.model_validate(dict(row)) if row else None
+
+
+async def add_action(
+    conn: aiosqlite.Connection,
+    *,
+    id: str,
+    contact_id: str,
+    action: str,
+    idempotency_key: str,
+    at: datetime,
+) -> None:
+    """A business's report or close sent with an Idempotency-Key; its id names the update."""
+    await conn.execute(
+        "INSERT INTO contact_actions (id, contact_id, action, idempotency_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (id, contact_id, action, idempotency_key, ts(at)),
+    )
+
+
+async def action_for_key(
+    conn: aiosqlite.Connection, contact_id: str, action: str, idempotency_key: str
+) -> str | None:
+    row = await fetch_one(
+        conn,
+        "SELECT id FROM contact_actions"
+        " WHERE contact_id = ? AND action = ? AND idempotency_key = ?",
+        (contact_id, action, idempotency_key),
+    )
+    return str(row[0]) if row else None
 
 
 async def get_answer(conn: aiosqlite.Connection, answer_id: str) -> AnswerRecord | None:

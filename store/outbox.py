@@ -14,8 +14,8 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
     """True when the message is new; a retried activity finds it there and adds nothing."""
     cur = await conn.execute(
         "INSERT OR IGNORE INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
-        " recipient_id, to_address, subject, body_text, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " recipient_id, to_address, subject, body_text, created_at, link_purpose, link_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.key,
             message.channel,
@@ -27,6 +27,8 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
             message.subject,
             message.body_text,
             ts(message.created_at),
+            message.link_purpose,
+            message.link_at,
         ),
     )
     return cur.rowcount == 1
@@ -61,11 +63,20 @@ async def all_messages(conn: aiosqlite.Connection) -> list[OutboxMessage]:
     return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
 
+# A reviewer's request email recorded before links were derived (store migration of issue 15)
+# holds its random link in clear, as it must until it is sent: then its text goes, link and all.
+_CLEAR_LINK_OUT = (
+    "body_text = CASE WHEN link_purpose IS NULL AND channel = 'email'"
+    " AND event_type = 'contact.requested' THEN ? ELSE body_text END"
+)
+CLEAR_LINK_REMOVED = "[This email held a one-time link. Its text was removed once it was sent.]"
+
+
 async def mark_sent(conn: aiosqlite.Connection, key: str, at: datetime) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
-        " WHERE key = ? AND status = 'pending'",
-        (ts(at), key),
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+        f" last_error = NULL, {_CLEAR_LINK_OUT} WHERE key = ? AND status = 'pending'",
+        (ts(at), CLEAR_LINK_REMOVED, key),
     )
 
 
@@ -78,19 +89,7 @@ async def note_failed_attempt(conn: aiosqlite.Connection, key: str, error: str) 
 
 async def mark_failed(conn: aiosqlite.Connection, key: str, error: str) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'failed', last_error = ? WHERE key = ? AND status = 'pending'",
-        (error[:500], key),
+        f"UPDATE outbox SET status = 'failed', last_error = ?, {_CLEAR_LINK_OUT}"
+        " WHERE key = ? AND status = 'pending'",
+        (error[:500], CLEAR_LINK_REMOVED, key),
     )
-
-
-async def messages_to(
-    conn: aiosqlite.Connection, recipient_id: str, channel: str, *, limit: int = 50
-) -> list[OutboxMessage]:
-    """One recipient's messages on one channel, newest first: a business's webhook log."""
-    rows = await fetch_all(
-        conn,
-        "SELECT * FROM outbox WHERE channel = ? AND recipient_id = ?"
-        " ORDER BY created_at DESC, key LIMIT ?",
-        (channel, recipient_id, limit),
-    )
-    return [OutboxMessage.model_validate(dict(r)) for r in rows]

@@ -50,7 +50,6 @@ class Business(BaseModel):
     id: str
     name: str
     email: str
-    webhook_url: str | None = None
     created_at: datetime
 
 
@@ -87,6 +86,7 @@ class ContactRequest(BaseModel):
     idempotency_key: str | None = None
     created_at: datetime
     refusal: str | None = None
+    purged_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> ContactRequest:
@@ -111,6 +111,8 @@ class Contact(BaseModel):
     token_used_at: datetime | None = None
     closed_at: datetime | None = None
     report_id: str | None = None
+    # When the business's message was removed, `retention` after the case ended.
+    purged_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Contact:
@@ -127,6 +129,8 @@ class AnswerRecord(BaseModel):
     contact_details: str | None = None
     message: str | None = None
     submitted_at: datetime
+    # When what the reviewer shared was removed, `retention` after the case ended.
+    purged_at: datetime | None = None
 
 
 class Report(BaseModel):
@@ -181,3 +185,9 @@ class OutboxMessage(BaseModel):
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    # The one-time link the email carries (delivery/links.py): its purpose, for the subject,
+    # put in at `link_at` of the body when the email is built for sending.
+    link_purpose: str | None = None
+    link_at: int | None = None
+    # When the body (and an email's address) was removed, `retention` after the case ended.
+    purged_at: datetime | None = None

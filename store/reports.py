@@ -59,6 +59,19 @@ async def reports_with_status(
     return [Report.model_validate(dict(r)) for r in rows]
 
 
+async def decided_reports(
+    conn: aiosqlite.Connection, *, limit: int = 50, offset: int = 0
+) -> list[Report]:
+    """Upheld and rejected reports, the latest decision first: the queue's "Decided" tab."""
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM reports WHERE status IN (?, ?)"
+        " ORDER BY decided_at DESC, id LIMIT ? OFFSET ?",
+        (ReportStatus.UPHELD.value, ReportStatus.REJECTED.value, limit, offset),
+    )
+    return [Report.model_validate(dict(r)) for r in rows]
+
+
 async def mark_escalated(conn: aiosqlite.Connection, report_id: str, at: datetime) -> None:
     await conn.execute(
         "UPDATE reports SET escalated_at = COALESCE(escalated_at, ?) WHERE id = ?",
@@ -81,10 +94,13 @@ async def mark_decided(
     )
 
 
-async def add_decision(conn: aiosqlite.Connection, decision: DecisionRecord) -> None:
+async def add_decision(
+    conn: aiosqlite.Connection, decision: DecisionRecord, *, idempotency_key: str | None = None
+) -> None:
     await conn.execute(
-        "INSERT INTO decisions (id, report_id, moderator_id, decision, note, submitted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO decisions"
+        " (id, report_id, moderator_id, decision, note, submitted_at, idempotency_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             decision.id,
             decision.report_id,
@@ -92,8 +108,22 @@ async def add_decision(conn: aiosqlite.Connection, decision: DecisionRecord) -> 
             decision.decision.value,
             decision.note,
             ts(decision.submitted_at),
+            idempotency_key,
         ),
     )
+
+
+async def decision_for_key(
+    conn: aiosqlite.Connection, report_id: str, moderator_id: str, idempotency_key: str
+) -> DecisionRecord | None:
+    """The decision a first try with this key recorded: applied, or a draft whose update may
+    still be applied."""
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM decisions WHERE report_id = ? AND moderator_id = ? AND idempotency_key = ?",
+        (report_id, moderator_id, idempotency_key),
+    )
+    return DecisionRecord.model_validate(dict(row)) if row else None
 
 
 async def get_decision(conn: aiosqlite.Connection, decision_id: str) -> DecisionRecord | None:

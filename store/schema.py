@@ -144,4 +144,89 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX outbox_by_recipient ON outbox (channel, recipient_id, created_at);
     """,
+    # 3 (issue 15, idempotent retries): a caller's Idempotency-Key finds the draft its first try
+    # left (an answer, a decision) or the report or close it asked for; that object's id names
+    # the workflow update, so a retry sends the same update and gets the first one's outcome.
+    """
+    ALTER TABLE answers ADD COLUMN idempotency_key TEXT;
+    CREATE UNIQUE INDEX answers_by_idempotency_key ON answers (contact_id, idempotency_key);
+    ALTER TABLE decisions ADD COLUMN idempotency_key TEXT;
+    CREATE UNIQUE INDEX decisions_by_idempotency_key
+        ON decisions (report_id, moderator_id, idempotency_key);
+    CREATE TABLE contact_actions (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id),
+        action TEXT NOT NULL CHECK (action IN ('report', 'close')),
+        idempotency_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (contact_id, action, idempotency_key)
+    );
+    """,
+    # 4 (issue 15, webhook endpoints per Standard Webhooks): several per business, each with
+    # its event types (a JSON list; empty: all) and its secret sealed with a key outside the
+    # store (a rotated one keeps signing beside the new one until previous_secret_until); the
+    # Idempotency-Keys of its registration and of its last rotation. A business's single
+    # webhook moves here, taking every event; its secret, moved in clear, is sealed when a
+    # worker next starts (starter.webhooks.seal_clear_secrets).
+    """
+    CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        url TEXT NOT NULL,
+        event_types TEXT NOT NULL DEFAULT '[]',
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until TEXT,
+        created_at TEXT NOT NULL,
+        removed_at TEXT,
+        idempotency_key TEXT,
+        rotation_key TEXT,
+        UNIQUE (business_id, idempotency_key)
+    );
+    CREATE INDEX webhook_endpoints_by_business ON webhook_endpoints (business_id, created_at);
+    INSERT INTO webhook_endpoints (id, business_id, url, event_types, secret, created_at)
+        SELECT 'we_' || lower(hex(randomblob(10))), id, webhook_url, '[]', webhook_secret,
+            strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000+00:00'
+        FROM businesses WHERE webhook_url IS NOT NULL AND webhook_secret IS NOT NULL;
+    UPDATE businesses SET webhook_url = NULL, webhook_secret = NULL;
+    """,
+    # Issue 15, one-time links and retention: an email's link is put in only when it is sent
+    # (outbox.link_purpose, at link_at of the body); what people wrote is purged `retention`
+    # after its case ended (purged_at). A reviewer's request email already sent or given up on
+    # loses its link: the last "/reply/<43 characters>" line, replaced by the mark a page shows,
+    # or, if the body is not as the platform wrote it, the whole body. One still pending keeps
+    # its link (its token was random, and the store has only its hash): it is sent as it is, and
+    # the worker's hourly purge removes the link once it is sent (store/retention.py).
+    """
+    ALTER TABLE outbox ADD COLUMN link_purpose TEXT;
+    ALTER TABLE outbox ADD COLUMN link_at INTEGER;
+    ALTER TABLE outbox ADD COLUMN purged_at TEXT;
+    ALTER TABLE contact_requests ADD COLUMN purged_at TEXT;
+    ALTER TABLE answers ADD COLUMN purged_at TEXT;
+    CREATE INDEX contacts_by_end ON contacts (status, closed_at);
+    UPDATE outbox SET body_text = (
+        WITH RECURSIVE
+        found(at, rest) AS (
+            SELECT 0, body_text
+            UNION ALL
+            SELECT at + instr(rest, '/reply/'), substr(rest, instr(rest, '/reply/') + 1)
+            FROM found WHERE instr(rest, '/reply/') > 0
+        ),
+        link(at) AS (SELECT max(at) FROM found),
+        line(at, rest) AS (
+            SELECT 0, substr(body_text, 1, (SELECT at FROM link))
+            UNION ALL
+            SELECT at + instr(rest, char(10)), substr(rest, instr(rest, char(10)) + 1)
+            FROM line WHERE instr(rest, char(10)) > 0
+        )
+        SELECT CASE
+            WHEN link.at > 0 AND substr(body_text, link.at + 50, 1) IN (char(10), '')
+            THEN substr(body_text, 1, (SELECT max(at) FROM line)) || '[link sent by email]'
+                || substr(body_text, link.at + 50)
+            ELSE '[This email held a one-time link. Its text was removed.]'
+        END
+        FROM link
+    )
+    WHERE channel = 'email' AND event_type = 'contact.requested' AND status <> 'pending';
+    """,
 ]

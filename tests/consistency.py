@@ -14,17 +14,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiosqlite
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from domain import contact_workflow_id, report_workflow_id
 from domain.enums import REVIEWER_CONTACTED_LABEL, ContactStatus
+from starter.reconcile import Expected, check
 from store import Database
 from store.records import fetch_all
 
 _OPEN = tuple(s.value for s in ContactStatus if s.is_open)
-_RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 _OUTCOME_EVENT = {"reply": "replied", "decline": "declined", None: "no_response"}
 
 
@@ -199,35 +196,22 @@ def _settled_store(rows: dict[str, Any]) -> list[str]:
 # --- what Temporal runs ----------------------------------------------------------------------
 
 
-async def _running(client: Client, workflow_id: str) -> bool:
-    try:
-        described = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return bool(described.raw_description.workflow_execution_info.status == _RUNNING)
-
-
 async def _workflows_of_open_records(
     client: Client, rows: dict[str, Any], *, settled: bool
 ) -> list[str]:
-    found: list[str] = []
-    for c in rows["contacts"]:
-        if c["status"] in _OPEN:
-            workflow_id = contact_workflow_id(c["review_id"])
-            if not await _running(client, workflow_id):
-                found.append(f"{c['id']}: open ({c['status']}) but {workflow_id} is not running")
-            elif settled:
-                state = await client.get_workflow_handle(workflow_id).query("state")
-                if state.get("contact_id") != c["id"]:
-                    found.append(f"{c['id']}: {workflow_id} runs another contact")
-    for report in rows["reports"]:
-        if report["status"] == "pending":
-            workflow_id = report_workflow_id(report["review_id"])
-            if not await _running(client, workflow_id):
-                found.append(f"{report['id']}: pending but {workflow_id} is not running")
-    return found
+    """By the rule `reviewdesk reconcile` repairs by: each open record's workflow runs, for it
+    (that last checked once settled only, as before)."""
+    expected = [
+        Expected("contact", c["id"], c["review_id"], c["status"])
+        for c in rows["contacts"]
+        if c["status"] in _OPEN
+    ] + [
+        Expected("report", r["id"], r["review_id"], r["status"])
+        for r in rows["reports"]
+        if r["status"] == "pending"
+    ]
+    found = [await check(client, e, owner=settled) for e in expected]
+    return [str(d) for d in found if d is not None]
 
 
 async def _no_stray_workflows(client: Client, rows: dict[str, Any], task_queue: str) -> list[str]:

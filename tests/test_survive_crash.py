@@ -85,11 +85,13 @@ def windows(plan: str) -> dict[str, timedelta]:
     }
 
 
-def expected_final(case: Case, webhooks: set[str]) -> tuple[dict[str, object], set[str]]:
+def expected_final(
+    case: Case, webhooks: dict[str, str]
+) -> tuple[dict[str, object], set[str]]:
     """What the contact, its report and review end as, and every message they must have sent."""
     answer, after, decision = PLANS[case.plan]
     c, r = case.contact_id, case.report_id
-    hook = case.business_id in webhooks
+    hook = webhooks.get(case.business_id)
     keys = {f"{c}:contact.requested:reviewer"}
     events = ["opened", "request_sent"]
     if answer:
@@ -97,14 +99,14 @@ def expected_final(case: Case, webhooks: set[str]) -> tuple[dict[str, object], s
         events.append(outcome)
         keys.add(f"{c}:contact.{outcome}:business")
         if hook:
-            keys.add(f"{c}:contact.{outcome}:webhook")
+            keys.add(f"{c}:contact.{outcome}:webhook:{hook}")
     if after == "report":
         decided = "upheld" if decision == "uphold" else "rejected"
         events += ["reported", "opened", decided]
         keys |= {f"{r}:report.opened:business", f"{r}:report.opened:reviewer"}
         keys |= {f"{r}:report.{decided}:business", f"{r}:report.{decided}:reviewer"}
         if hook:
-            keys |= {f"{r}:report.opened:webhook", f"{r}:report.{decided}:webhook"}
+            keys |= {f"{r}:report.opened:webhook:{hook}", f"{r}:report.{decided}:webhook:{hook}"}
         if "escalated" in case.plan:
             events.append("escalated")
             keys.add(f"{r}:report.escalated:moderation")

@@ -325,31 +325,6 @@ async def test_openapi_document_lists_every_route_and_responses_set_referrer_pol
         assert (big.status_code, _error(big)) == (413, "too_large")
 
 
-async def test_a_business_sets_its_webhook_sees_the_secret_once_and_lists_its_events(
-    live: Harness,
-) -> None:
-    h, w = live, live.world
-    biz = as_(w.keys[w.business])
-    async with web_client(h) as api:
-        bad = await api.put("/api/v1/webhook", json={"url": "ftp://example.com/x"}, headers=biz)
-        assert (bad.status_code, _error(bad)) == (422, "invalid_input")
-        anon = await api.put("/api/v1/webhook", json={"url": "http://127.0.0.1:9/hook"})
-        assert anon.status_code == 401
-        made = await api.put(
-            "/api/v1/webhook", json={"url": "http://127.0.0.1:9/hook"}, headers=biz
-        )
-        assert made.status_code == 200 and len(made.json()["secret"]) >= 32
-        assert (await api.get("/api/v1/webhook/deliveries", headers=biz)).json() == []
-
-        contact = await _contact(api, h)
-        await api.post(f"/reply/{await h.reply_token(contact['id'])}", data={"action": "decline"})
-        events = (await api.get("/api/v1/webhook/deliveries", headers=biz)).json()
-        assert [e["event_type"] for e in events] == ["contact.declined"]
-        assert made.json()["secret"] not in str(events)
-        other = as_(w.keys[w.other_business])
-        assert (await api.get("/api/v1/webhook/deliveries", headers=other)).json() == []
-
-
 async def test_requests_never_wait_for_a_worker_thread(
     live: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,23 +59,3 @@ async def test_moderation_queue_marks_overdue_reports_and_needs_a_moderator(live
     card = page.split(f'data-report="{report.report.id}"')[1]
     assert 'class="overdue"' in card.split("</section>")[0]
     assert "The reviewer declined." in card
-
-
-async def test_the_dashboard_sets_a_webhook_and_shows_its_secret_once(live: Harness) -> None:
-    h, w = live, live.world
-    async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
-        board = (await api.get("/dashboard")).text
-        assert "No webhook yet" in board
-        csrf = re.search(r'name="csrf" value="([^"]+)"', board)
-        assert csrf
-        shown = await api.post(
-            "/dashboard/webhook", data={"csrf": csrf.group(1), "url": "https://hooks.example/rd"}
-        )
-        secret = re.search(r'<code id="webhook-secret">([^<]+)</code>', shown.text)
-        assert shown.status_code == 200 and secret
-        again = (await api.get("/dashboard")).text
-        assert "Events go to <strong>https://hooks.example/rd</strong>" in again
-        assert secret.group(1) not in again
-        forged = await api.post("/dashboard/webhook", data={"csrf": "x", "url": "https://a.b/c"})
-        assert forged.status_code == 403

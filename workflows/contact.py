@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.refusals import Refusal, refusal_error, refusal_in
     from workflows._steps import dispatch, sending_step, steps_send, store_step
 
+# Only an opening that finds an earlier deadline records this marker; a first opening, the
+# common case, adds nothing to its history.
+DEADLINE_FROM_STORE = "deadline-from-store"
 _ANSWERED = {Answer.REPLY: ContactStatus.REPLIED, Answer.DECLINE: ContactStatus.DECLINED}
 # Which grounds fit which way the reply window closed (DESIGN rule 5).
 _GROUNDS = {
@@ -95,6 +98,14 @@ class ReviewerContactWorkflow:
         if opened.refusal is not None:
             self._refusal = opened.refusal
             return None
+        if (
+            opened.deadline is not None
+            and opened.deadline != deadline
+            and workflow.patched(DEADLINE_FROM_STORE)
+        ):
+            # A retried first task, or a re-drive by `reviewdesk reconcile`, found the contact
+            # opened earlier: the deadline is the one the store and the reviewer's email state.
+            deadline = opened.deadline
         # Open to callers only now: a 201 means the reviewer's email is recorded, link and all.
         self._deadline = deadline
         self._status = ContactStatus.AWAITING_REPLY
@@ -181,6 +192,14 @@ class ReviewerContactWorkflow:
         if self._refusal is not None:
             raise refusal_error(self._refusal)
         return self.state()
+
+    @opened.validator
+    def _validate_opened(self) -> None:
+        # Once the opening is refused there is nothing to wait for: the caller gets the reason
+        # without the update being written to history. Anything else is accepted, an open
+        # contact included: a request retried after its first answer was lost asks again.
+        if self._refusal is not None:
+            raise refusal_error(self._refusal)
 
     @workflow.update
     async def answer(self, inp: AnswerInput) -> ContactState:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
-from pydantic import BaseModel, Field
 
 from domain.enums import ReportStatus
 from domain.refusals import Refusal, Refused
-from starter.inputs import ContactRequestBody, DecisionBody, ReportBody, WebhookBody
-from starter.service import Notification
+from starter.inputs import ContactRequestBody, DecisionBody, ReportBody
 from starter.web import reads
 from starter.web.auth import BusinessDep, ModeratorDep, ServiceDep
 from starter.web.schemas import ContactOut, ContactSummary, PublicReviews, ReportOut
@@ -22,7 +20,10 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="Retrying with the same key returns the first answer, never a second contact.",
+        description=(
+            "Retrying with the same key (after a 503 or a lost answer) returns the first "
+            "request's outcome, never a second one."
+        ),
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -31,6 +32,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or a wrong one"},
     404: {"description": "Not found, or not yours"},
     422: {"description": "Malformed body, or not eligible (see error.code)"},
+    503: {"description": "Briefly unavailable: retry after Retry-After, with the same key"},
 }
 
 
@@ -74,10 +76,15 @@ async def get_contact(contact_id: str, business: BusinessDep, service: ServiceDe
     responses={**ERRORS, 409: {"description": "Window open, already reported, or too late"}},
 )
 async def report_contact(
-    contact_id: str, body: ReportBody, business: BusinessDep, service: ServiceDep
+    contact_id: str,
+    body: ReportBody,
+    business: BusinessDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReportOut:
     """Report the review as not a genuine experience; it is hidden when this answers."""
-    return ReportOut.of(await service.report(business.id, contact_id, body))
+    view = await service.report(business.id, contact_id, body, idempotency_key=idempotency_key)
+    return ReportOut.of(view)
 
 
 @router.post(
@@ -85,8 +92,15 @@ async def report_contact(
     tags=["business"],
     responses={**ERRORS, 409: {"description": "Already closed or reported"}},
 )
-async def close_contact(contact_id: str, business: BusinessDep, service: ServiceDep) -> ContactOut:
-    return ContactOut.of(await service.close(business.id, contact_id))
+async def close_contact(
+    contact_id: str,
+    business: BusinessDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ContactOut:
+    return ContactOut.of(
+        await service.close(business.id, contact_id, idempotency_key=idempotency_key)
+    )
 
 
 @router.get("/reports", tags=["moderator"], responses=ERRORS)
@@ -108,9 +122,14 @@ async def list_reports(
     responses={**ERRORS, 409: {"description": "Already decided"}},
 )
 async def decide_report(
-    report_id: str, body: DecisionBody, moderator: ModeratorDep, service: ServiceDep
+    report_id: str,
+    body: DecisionBody,
+    moderator: ModeratorDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReportOut:
-    return ReportOut.of(await service.decide(moderator.id, report_id, body))
+    view = await service.decide(moderator.id, report_id, body, idempotency_key=idempotency_key)
+    return ReportOut.of(view)
 
 
 @router.get("/businesses/{business_id}/reviews", tags=["public"])
@@ -122,25 +141,3 @@ async def public_reviews(
     if page is None:
         raise Refused(Refusal.BUSINESS_NOT_FOUND)
     return page
-
-
-class WebhookOut(BaseModel):
-    url: str
-    secret: str = Field(
-        description="Signs every event (Reviewdesk-Signature). Shown this once: store it now."
-    )
-
-
-@router.put("/webhook", tags=["business"], responses=ERRORS)
-async def set_webhook(body: WebhookBody, business: BusinessDep, service: ServiceDep) -> WebhookOut:
-    """Send your events to this URL from now on; answers with a new signing secret."""
-    secret = await service.set_webhook(business.id, body.url)
-    return WebhookOut(url=body.url, secret=secret)
-
-
-@router.get("/webhook/deliveries", tags=["business"], responses=ERRORS)
-async def webhook_deliveries(
-    business: BusinessDep, service: ServiceDep, limit: Limit = 50
-) -> list[Notification]:
-    """Your webhook events, newest first, with their delivery status (failed ones stay listed)."""
-    return await service.webhook_deliveries(business.id, limit=limit)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,9 +17,9 @@ from itsdangerous import URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settings import Settings
+from settings import Settings, kept_secret
 from starter.service import Reviewdesk
-from starter.web import api, errors, pages
+from starter.web import api, api_webhooks, docs, errors, pages, webhook_pages
 
 log = logging.getLogger("reviewdesk.web")
 MAX_BODY = 64 * 1024
@@ -44,14 +43,7 @@ def redact(path: str) -> str:
 
 
 def session_secret(settings: Settings) -> str:
-    if settings.session_secret is not None:
-        return settings.session_secret.get_secret_value()
-    path = settings.data_dir / "session.key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return kept_secret(settings.session_secret, settings.data_dir / "session.key")
 
 
 class Guard:
@@ -80,7 +72,14 @@ class Guard:
             await send(message)
 
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is None and "transfer-encoding" in request.headers:
+            # A chunked body announces no length: read it here, counting, before any route does.
+            body = await _body_within_limit(receive)
+            if body is None:
+                await errors.too_large(request)(scope, receive, send_guarded)
+            else:
+                await self.app(scope, _replay(body, receive), send_guarded)
+        elif length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             await errors.too_large(request)(scope, receive, send_guarded)
         else:
             await self.app(scope, receive, send_guarded)
@@ -92,6 +91,32 @@ class Guard:
             status,
             (time.perf_counter() - started) * 1000,
         )
+
+
+async def _body_within_limit(receive: Receive) -> list[Message] | None:
+    """The request's body as it arrived, or None the moment it passes ``MAX_BODY``."""
+    arrived: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        arrived.append(message)
+        if message["type"] != "http.request":
+            return arrived  # the client went away; the route will hear it
+        size += len(message.get("body", b""))
+        if size > MAX_BODY:
+            return None
+        if not message.get("more_body", False):
+            return arrived
+
+
+def _replay(arrived: list[Message], receive: Receive) -> Receive:
+    """Hands the route the body read already, then whatever comes next (a disconnect)."""
+    pending = list(arrived)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI:
@@ -114,9 +139,10 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # FastAPI's page loads its scripts from a CDN: ours are served here
         redoc_url=None,
     )
+    docs.install(app, "/api/v1/docs")
     app.state.settings = settings
     if service is not None:
         app.state.service = service
@@ -124,7 +150,9 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
     app.state.secure_cookies = settings.public_base_url.startswith("https://")
     errors.install(app, page_error=pages.page_error)
     app.include_router(api.router)
+    app.include_router(api_webhooks.router)
     app.include_router(pages.router)
+    app.include_router(webhook_pages.router)
 
     app.add_middleware(Guard)
     return app

@@ -1,11 +1,13 @@
 """Who is calling: API keys for the JSON API, a signed session cookie for the pages.
 
-Keys are stored hashed; a session cookie holds only the account id, its role and a CSRF token,
-signed with the app's secret, HttpOnly and SameSite.
+Keys are stored hashed; a session cookie holds only the account id, its role, a CSRF token and
+a fingerprint of the key it signed in with, signed with the app's secret, HttpOnly and SameSite.
+A changed key (`reviewdesk key rotate`) ends the sessions begun with the old one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starter.service import Reviewdesk
 from starter.web.errors import ApiError
 from store import accounts
+from store.accounts import hash_secret
 from store.records import Business, Moderator
 
 SESSION_COOKIE = "rd_session"
@@ -95,6 +98,9 @@ class Session:
     account_id: str
     name: str
     csrf: str
+    key_print: str
+    """Of the key the session began with; the cookie is signed, not sealed, so never the key's
+    own hash."""
 
 
 def _signer(request: Request) -> URLSafeTimedSerializer:
@@ -102,7 +108,11 @@ def _signer(request: Request) -> URLSafeTimedSerializer:
     return signer
 
 
-def session_of(request: Request) -> Session | None:
+def key_print(key_hash: str) -> str:
+    return hashlib.sha256(f"rd-session:{key_hash}".encode()).hexdigest()[:32]
+
+
+def _cookie_session(request: Request) -> Session | None:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -113,9 +123,31 @@ def session_of(request: Request) -> Session | None:
         return None
 
 
-def start_session(request: Request, response: Response, account: Business | Moderator) -> None:
+async def check_session(request: Request) -> None:
+    """Dependency of every page: the session counts only while the account's key is still the
+    one it signed in with, so a changed key signs out everywhere at the next request."""
+    session = _cookie_session(request)
+    if session is not None:
+        async with (await service_of(request)).db.read() as conn:
+            key_hash = await accounts.key_hash_of(conn, session.role, session.account_id)
+        if key_hash is None or not hmac.compare_digest(session.key_print, key_print(key_hash)):
+            session = None
+    request.state.session = session
+
+
+def session_of(request: Request) -> Session | None:
+    """The session ``check_session`` let through: none on a route it does not guard."""
+    session: Session | None = getattr(request.state, "session", None)
+    return session
+
+
+def start_session(
+    request: Request, response: Response, account: Business | Moderator, api_key: str
+) -> None:
     role: Role = "business" if isinstance(account, Business) else "moderator"
-    session = Session(role, account.id, account.name, secrets.token_urlsafe(24))
+    session = Session(
+        role, account.id, account.name, secrets.token_urlsafe(24), key_print(hash_secret(api_key))
+    )
     response.set_cookie(
         SESSION_COOKIE,
         _signer(request).dumps(session.__dict__),

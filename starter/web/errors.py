@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refused
+from starter.unavailable import MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE_ERRORS, describe
+
+log = logging.getLogger("reviewdesk.web")
 
 
 class ApiError(Exception):
@@ -42,6 +46,20 @@ def install(app: FastAPI, *, page_error: Any) -> None:
         return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
         )
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        # Temporal or the store did not answer in time: "try again shortly", never a hang or a
+        # 500. What was asked may still happen; a retry with the same idempotency key is safe.
+        log.warning("answered 503: %s", describe(exc))
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if not is_api(request):
+            page: Response = page_error(request, 503, MESSAGE, "unavailable")
+            page.headers.update(headers)
+            return page
+        return JSONResponse(error_body("unavailable", MESSAGE), status_code=503, headers=headers)
+
+    for kind in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

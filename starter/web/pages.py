@@ -7,27 +7,30 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from domain.enums import REPORT_REASON, Answer, Decision, Grounds, RequestedItem
+from domain.enums import REPORT_REASON, Answer, ContactStatus, Decision, Grounds, RequestedItem
 from domain.refusals import Refusal, Refused
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
-from starter.web import reads
+from starter.service import ReplyRequestView
+from starter.web import reads, words
 from starter.web.auth import (
     ServiceDep,
     Session,
     account_for_key,
+    check_session,
     csrf_ok,
     end_session,
     session_of,
     start_session,
 )
 from starter.web.errors import ApiError
+from starter.web.idempotency import IdempotencyKeyField, idempotency_key
 from store import directory
-from store.records import Business, now
+from store.records import Business, Contact, now
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["REPORT_REASON"] = REPORT_REASON
@@ -35,8 +38,15 @@ templates.env.filters["when"] = lambda d: d.strftime("%d %b %Y, %H:%M UTC") if d
 templates.env.globals["can_report"] = reads.can_report
 templates.env.globals["can_close"] = reads.can_close
 templates.env.globals["now"] = now
+templates.env.globals["say"] = words.say
+templates.env.globals["event_words"] = words.event_words
+templates.env.globals["notification_words"] = words.notification_words
+# Every state-changing form carries a fresh key, so a form sent twice is recognised as one.
+templates.env.globals["idempotency_key"] = idempotency_key
 
-router = APIRouter(include_in_schema=False)
+# Every page sees the session only while its key is unchanged (`check_session`).
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 LOGIN_CSRF = "rd_login_csrf"
 NOTICES = {
     "contact": "The reviewer has been emailed. You will be told when they answer.",
@@ -111,7 +121,14 @@ async def business_page(business_id: str, request: Request, service: ServiceDep)
 async def login_form(request: Request) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", csrf=token)
-    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", max_age=3600)
+    response.set_cookie(
+        LOGIN_CSRF,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=3600,
+        secure=request.app.state.secure_cookies,
+    )
     return response
 
 
@@ -130,8 +147,8 @@ async def login(
         return render(request, "login.html", 401, csrf=csrf, error="That key is not valid.")
     target = "/dashboard" if isinstance(account, Business) else "/moderation"
     response = RedirectResponse(target, status_code=303)
-    start_session(request, response, account)
-    response.delete_cookie(LOGIN_CSRF)
+    start_session(request, response, account, api_key.strip())
+    response.delete_cookie(LOGIN_CSRF, secure=request.app.state.secure_cookies)
     return response
 
 
@@ -147,17 +164,35 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = 
 # --- reviewer ----------------------------------------------------------------------------------
 
 
-@router.get("/reply/{token}", response_class=HTMLResponse)
-async def reply_page(token: str, request: Request, service: ServiceDep) -> HTMLResponse:
-    """Showing the request never uses up the link: mail scanners open links too."""
-    view = await service.reply_request(token)
+def _spent_link(request: Request, view: ReplyRequestView) -> HTMLResponse | None:
+    """The page for a link that can no longer be answered: answered (409) or closed (410)."""
     contact = view.contact
     if contact.answer_id is not None:
         return render(request, "reply_done.html", 409, view=view, already=True)
-    if not contact.status.window_closed and now() < contact.deadline:
-        return render(request, "reply.html", view=view)
-    closed_at = contact.window_closed_at or contact.deadline
-    return render(request, "reply_closed.html", 410, view=view, closed_at=closed_at)
+    if contact.status.window_closed or now() >= contact.deadline:
+        closed_at = contact.window_closed_at or contact.deadline
+        return render(request, "reply_closed.html", 410, view=view, closed_at=closed_at)
+    return None
+
+
+@router.get("/reply/{token}", response_class=HTMLResponse)
+async def reply_page(
+    token: str,
+    request: Request,
+    service: ServiceDep,
+    confirm: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """Showing the request never uses up the link: mail scanners open links too.
+
+    ``?confirm=decline`` asks the reviewer to confirm a decline, which cannot be taken back.
+    """
+    view = await service.reply_request(token)
+    spent = _spent_link(request, view)
+    if spent is not None:
+        return spent
+    if confirm == "decline":
+        return render(request, "reply_decline.html", view=view)
+    return render(request, "reply.html", view=view, form={})
 
 
 @router.post("/reply/{token}", response_class=HTMLResponse)
@@ -169,16 +204,29 @@ async def reply_submit(
     order_reference: Annotated[str | None, Form()] = None,
     contact_details: Annotated[str | None, Form()] = None,
     message: Annotated[str | None, Form()] = None,
+    idempotency_key: IdempotencyKeyField = None,
 ) -> HTMLResponse:
     view = await service.reply_request(token)
+    spent = _spent_link(request, view)
+    # Unless this very form, sent again after a 503 or a lost page, is what answered: its own
+    # success then, not "already answered".
+    if spent is not None and not await service.answered_with(view.contact, idempotency_key):
+        return spent
+    body = None
+    if action is Answer.REPLY:
+        form = {
+            "order_reference": order_reference,
+            "contact_details": contact_details,
+            "message": message,
+        }
+        try:
+            body = ReplyBody.model_validate(form)
+        except ValidationError as err:
+            # Refused before the link is touched: the reviewer corrects the form and sends again.
+            problem = _first_problem(err)
+            return render(request, "reply.html", 422, view=view, error=problem, form=form)
     try:
-        body = ReplyBody(
-            order_reference=order_reference, contact_details=contact_details, message=message
-        )
-    except ValidationError as err:
-        return render(request, "reply.html", 422, view=view, error=_first_problem(err))
-    try:
-        await service.answer(token, action, body)
+        await service.answer(token, action, body, idempotency_key=idempotency_key)
     except Refused as refusal:
         if refusal.reason is Refusal.WINDOW_CLOSED:
             closed_at = view.contact.window_closed_at or view.contact.deadline
@@ -193,38 +241,27 @@ async def reply_submit(
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def business_dashboard(request: Request, service: ServiceDep) -> Response:
+async def business_dashboard(
+    request: Request,
+    service: ServiceDep,
+    reviews_page: PageNumber = 1,
+    contacts_page: PageNumber = 1,
+) -> Response:
     session = session_of(request)
     if session is None or session.role != "business":
         return RedirectResponse("/login", status_code=303)
-    board = await reads.dashboard(service, session.account_id)
-    business = await service.business(session.account_id)
-    webhooks = await service.webhook_deliveries(session.account_id, limit=20)
+    board = await reads.dashboard(
+        service, session.account_id, reviews_page=reviews_page, contacts_page=contacts_page
+    )
+    webhooks = await service.webhooks.endpoints(session.account_id)
     return render(
         request,
         "dashboard.html",
         board=board,
         notice=_notice(request),
         grounds=list(Grounds),
-        webhook_url=business.webhook_url if business else None,
         webhooks=webhooks,
     )
-
-
-@router.post("/dashboard/webhook", response_class=HTMLResponse)
-async def set_webhook(
-    request: Request,
-    service: ServiceDep,
-    csrf: Annotated[str, Form(max_length=100)],
-    url: Annotated[str, Form(max_length=2000)],
-) -> HTMLResponse:
-    session = _signed_in(request, "business", csrf, post=True)
-    try:
-        secret = await service.set_webhook(session.account_id, url)
-    except ValidationError as err:
-        raise ApiError(422, "invalid_input", _first_problem(err)) from None
-    # The secret is shown on this one page and never again.
-    return render(request, "webhook_secret.html", url=url, secret=secret)
 
 
 @router.post("/dashboard/reviews/{review_id}/contact")
@@ -235,14 +272,61 @@ async def find_reviewer(
     csrf: Annotated[str, Form(max_length=100)],
     message: Annotated[str, Form(max_length=5000)] = "",
     requested: Annotated[list[RequestedItem] | None, Form()] = None,
+    idempotency_key: IdempotencyKeyField = None,
 ) -> Response:
     session = _signed_in(request, "business", csrf, post=True)
     try:
         body = ContactRequestBody(message=message, requested=requested or [])
     except ValidationError as err:
         raise ApiError(422, "invalid_input", _first_problem(err)) from None
-    await service.request_contact(session.account_id, review_id, body)
+    await service.request_contact(
+        session.account_id, review_id, body, idempotency_key=idempotency_key
+    )
     return _back("/dashboard", "contact")
+
+
+@router.get("/dashboard/contacts/{contact_id}", response_class=HTMLResponse)
+async def contact_page(contact_id: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    session = _signed_in(request, "business")
+    page = await reads.contact_page(service, session.account_id, contact_id)
+    return render(request, "contact.html", page=page, notice=_notice(request))
+
+
+@router.get("/dashboard/contacts/{contact_id}/report", response_class=HTMLResponse)
+async def confirm_report(contact_id: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    """A report hides the review at once and for good: never on one click."""
+    session = _signed_in(request, "business")
+    page = await reads.contact_page(service, session.account_id, contact_id)
+    grounds = _grounds_now(page.view.contact)
+    return render(request, "confirm_report.html", page=page, grounds=grounds)
+
+
+@router.get("/dashboard/contacts/{contact_id}/close", response_class=HTMLResponse)
+async def confirm_close(contact_id: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    session = _signed_in(request, "business")
+    page = await reads.contact_page(service, session.account_id, contact_id)
+    if not reads.can_close(page.view.contact):
+        raise Refused(_refusal_after_end(page.view.contact))
+    return render(request, "confirm_close.html", page=page)
+
+
+def _grounds_now(contact: Contact) -> Grounds:
+    """The only grounds a report may give now, or the refusal a report would get."""
+    if contact.status is ContactStatus.AWAITING_REPLY:
+        raise Refused(Refusal.WINDOW_OPEN)
+    if not contact.status.is_open:
+        raise Refused(_refusal_after_end(contact))
+    if not reads.can_report(contact):
+        raise Refused(Refusal.REPORT_WINDOW_OVER)
+    if contact.status is ContactStatus.REPLIED:
+        return Grounds.INSUFFICIENT_INFORMATION
+    return Grounds.NO_RESPONSE
+
+
+def _refusal_after_end(contact: Contact) -> Refusal:
+    if contact.status is ContactStatus.REPORTED:
+        return Refusal.ALREADY_REPORTED
+    return Refusal.CONTACT_CLOSED
 
 
 @router.post("/dashboard/contacts/{contact_id}/report")
@@ -252,10 +336,13 @@ async def report_review(
     service: ServiceDep,
     csrf: Annotated[str, Form(max_length=100)],
     grounds: Annotated[Grounds, Form()],
+    idempotency_key: IdempotencyKeyField = None,
 ) -> Response:
     session = _signed_in(request, "business", csrf, post=True)
-    await service.report(session.account_id, contact_id, ReportBody(grounds=grounds))
-    return _back("/dashboard", "reported")
+    await service.report(
+        session.account_id, contact_id, ReportBody(grounds=grounds), idempotency_key=idempotency_key
+    )
+    return _back(f"/dashboard/contacts/{contact_id}", "reported")
 
 
 @router.post("/dashboard/contacts/{contact_id}/close")
@@ -264,30 +351,40 @@ async def close_contact(
     request: Request,
     service: ServiceDep,
     csrf: Annotated[str, Form(max_length=100)],
+    idempotency_key: IdempotencyKeyField = None,
 ) -> Response:
     session = _signed_in(request, "business", csrf, post=True)
-    await service.close(session.account_id, contact_id)
-    return _back("/dashboard", "closed")
+    await service.close(session.account_id, contact_id, idempotency_key=idempotency_key)
+    return _back(f"/dashboard/contacts/{contact_id}", "closed")
 
 
 # --- moderator ---------------------------------------------------------------------------------
 
 
 @router.get("/moderation", response_class=HTMLResponse)
-async def moderation_queue(request: Request, service: ServiceDep) -> Response:
+async def moderation_queue(
+    request: Request,
+    service: ServiceDep,
+    show: Annotated[str, Query(pattern="^(pending|decided)$")] = "pending",
+    page: PageNumber = 1,
+) -> Response:
     session = session_of(request)
     if session is None or session.role != "moderator":
         return RedirectResponse("/login", status_code=303)
-    pending = await reads.queue(service)
-    answers = await reads.answers_of(service, pending)
-    return render(
-        request,
-        "moderation.html",
-        pending=pending,
-        answers=answers,
-        notice=_notice(request),
-        at=now(),
-    )
+    queue = await reads.moderation(service, decided=show == "decided", page=page)
+    return render(request, "moderation.html", queue=queue, notice=_notice(request), at=now())
+
+
+@router.get("/moderation/reports/{report_id}/decide", response_class=HTMLResponse)
+async def confirm_decision(
+    report_id: str, request: Request, service: ServiceDep, decision: Annotated[Decision, Query()]
+) -> HTMLResponse:
+    """Removing or reinstating a review is asked for on a page of its own, with the note."""
+    _signed_in(request, "moderator")
+    queue = await reads.report_page(service, report_id)
+    if queue.reports[0].decision is not None:
+        raise Refused(Refusal.ALREADY_DECIDED)
+    return render(request, "confirm_decision.html", queue=queue, decision=decision, at=now())
 
 
 @router.post("/moderation/reports/{report_id}/decision")
@@ -298,11 +395,12 @@ async def decide(
     csrf: Annotated[str, Form(max_length=100)],
     decision: Annotated[Decision, Form()],
     note: Annotated[str, Form(max_length=5000)] = "",
+    idempotency_key: IdempotencyKeyField = None,
 ) -> Response:
     session = _signed_in(request, "moderator", csrf, post=True)
     try:
         body = DecisionBody(decision=decision, note=note)
     except ValidationError as err:
         raise ApiError(422, "invalid_input", _first_problem(err)) from None
-    await service.decide(session.account_id, report_id, body)
+    await service.decide(session.account_id, report_id, body, idempotency_key=idempotency_key)
     return _back("/moderation", "decided")

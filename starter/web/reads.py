@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import aiosqlite
 
 from domain.enums import ContactStatus, ReportStatus, ReviewSource, Visibility
+from domain.refusals import Refusal, Refused
 from starter.service import ContactView, Notification, ReportView, Reviewdesk
 from starter.web.schemas import HIDDEN_PLACEHOLDER, PublicReview, PublicReviews
-from store import accounts, contacts, history, outbox, reports, reviews
-from store.records import AnswerRecord, Contact, Report, Review, now
+from store import accounts, contacts, directory, history, outbox, reports, reviews
+from store.records import AnswerRecord, Contact, DecisionRecord, Report, Review, now
 
 PAGE = 50
+T = TypeVar("T")
 
 
 async def public_reviews(
@@ -79,23 +82,104 @@ def can_close(contact: Contact) -> bool:
     return contact.status.is_open
 
 
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a list is shown, and whether there is one after it: lists never just stop."""
+
+    number: int = 1
+    has_next: bool = False
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * PAGE
+
+
+def _paged(found: list[T], number: int) -> tuple[list[T], Paging]:
+    """``found`` was read with one row more than a page, to know whether a next page exists."""
+    return found[:PAGE], Paging(number, has_next=len(found) > PAGE)
+
+
 @dataclass
 class Dashboard:
     reviews: list[ReviewRow] = field(default_factory=list)
     contacts: list[ContactView] = field(default_factory=list)
+    reviews_page: Paging = field(default_factory=Paging)
+    contacts_page: Paging = field(default_factory=Paging)
+    titles: dict[str, str] = field(default_factory=dict)
+    """Review titles by review id, for the contacts."""
+    authors: dict[str, str] = field(default_factory=dict)
+    """Reviewers' display names by reviewer id (public, never their address)."""
+    decisions: dict[str, DecisionRecord] = field(default_factory=dict)
+    """Moderators' decisions by report id."""
 
 
-async def dashboard(service: Reviewdesk, business_id: str) -> Dashboard:
+async def dashboard(
+    service: Reviewdesk, business_id: str, *, reviews_page: int = 1, contacts_page: int = 1
+) -> Dashboard:
     async with service.db.read() as conn:
-        own = await reviews.reviews_of_business(conn, business_id, limit=PAGE)
+        own, reviews_at = _paged(
+            await reviews.reviews_of_business(
+                conn, business_id, limit=PAGE + 1, offset=Paging(reviews_page).offset
+            ),
+            reviews_page,
+        )
         ids = [r.id for r in own]
         open_contacts = await contacts.open_contacts_for_reviews(conn, ids)
         reported = await reports.reports_for_reviews(conn, ids)
-        recent = await contacts.contacts_of_business(conn, business_id, limit=PAGE)
+        recent, contacts_at = _paged(
+            await contacts.contacts_of_business(
+                conn, business_id, limit=PAGE + 1, offset=Paging(contacts_page).offset
+            ),
+            contacts_page,
+        )
         views = await contact_views(conn, recent)
+        contacted = await reviews.reviews_by_id(conn, [c.review_id for c in recent])
+        authors = await reviews.authors_of(
+            conn, [r.reviewer_id for r in own] + [c.reviewer_id for c in recent]
+        )
+        decisions = await reports.decisions_by_id(
+            conn, [v.report.decision_id or "" for v in views if v.report]
+        )
     return Dashboard(
         reviews=[ReviewRow(r, open_contacts.get(r.id), reported.get(r.id)) for r in own],
         contacts=views,
+        reviews_page=reviews_at,
+        contacts_page=contacts_at,
+        titles={r.id: r.title for r in contacted.values()},
+        authors=authors,
+        decisions={d.report_id: d for d in decisions.values()},
+    )
+
+
+@dataclass
+class ContactPage:
+    """One contact as its business sees it on a page of its own."""
+
+    view: ContactView
+    review: Review
+    author: str
+    decision: DecisionRecord | None = None
+    """The moderator's decision on its report: the outcome and the note, not who decided."""
+
+
+async def contact_page(service: Reviewdesk, business_id: str, contact_id: str) -> ContactPage:
+    """Another business's contact is refused exactly like an unknown one."""
+    view = await service.contact_of(business_id, contact_id)
+    report = view.report
+    async with service.db.read() as conn:
+        review = await reviews.get_review(conn, view.contact.review_id)
+        authors = await reviews.authors_of(conn, [view.contact.reviewer_id])
+        decision = (
+            await reports.get_decision(conn, report.decision_id)
+            if report and report.decision_id
+            else None
+        )
+    assert review is not None
+    return ContactPage(
+        view=view,
+        review=review,
+        author=authors.get(view.contact.reviewer_id, ""),
+        decision=decision,
     )
 
 
@@ -117,10 +201,69 @@ async def answers_of(
 ) -> dict[str, AnswerRecord | None]:
     """What each reported contact's reviewer answered, by report id, in one query."""
     async with service.db.read() as conn:
-        found = await contacts.answers_by_id(conn, [v.contact.answer_id or "" for v in views])
+        return await _answers_of(conn, views)
+
+
+async def _answers_of(
+    conn: aiosqlite.Connection, views: list[ReportView]
+) -> dict[str, AnswerRecord | None]:
+    found = await contacts.answers_by_id(conn, [v.contact.answer_id or "" for v in views])
     return {
         v.report.id: found.get(v.contact.answer_id) if v.contact.answer_id else None for v in views
     }
+
+
+@dataclass
+class ModerationPage:
+    """The queue's pending or decided reports, with the names a moderator reads in place of ids."""
+
+    reports: list[ReportView] = field(default_factory=list)
+    answers: dict[str, AnswerRecord | None] = field(default_factory=dict)
+    businesses: dict[str, str] = field(default_factory=dict)
+    authors: dict[str, str] = field(default_factory=dict)
+    """Reviewers' display names by reviewer id: never their address."""
+    moderators: dict[str, str] = field(default_factory=dict)
+    paging: Paging = field(default_factory=Paging)
+    decided: bool = False
+
+
+async def moderation(
+    service: Reviewdesk, *, decided: bool = False, page: int = 1
+) -> ModerationPage:
+    """Pending reports oldest first, or decided ones with the latest decision first."""
+    offset = Paging(page).offset
+    async with service.db.read() as conn:
+        if decided:
+            found = await reports.decided_reports(conn, limit=PAGE + 1, offset=offset)
+        else:
+            found = await reports.reports_with_status(
+                conn, ReportStatus.PENDING, limit=PAGE + 1, offset=offset
+            )
+        shown, paging = _paged(found, page)
+        result = await _moderation_of(conn, shown)
+    result.paging, result.decided = paging, decided
+    return result
+
+
+async def report_page(service: Reviewdesk, report_id: str) -> ModerationPage:
+    """One report, as the queue shows it: for the page that confirms a decision."""
+    async with service.db.read() as conn:
+        report = await reports.get_report(conn, report_id)
+        if report is None:
+            raise Refused(Refusal.REPORT_NOT_FOUND)
+        return await _moderation_of(conn, [report])
+
+
+async def _moderation_of(conn: aiosqlite.Connection, found: list[Report]) -> ModerationPage:
+    views = await report_views(conn, found)
+    decisions = [v.decision for v in views if v.decision]
+    return ModerationPage(
+        reports=views,
+        answers=await _answers_of(conn, views),
+        businesses=await directory.business_names(conn, [r.business_id for r in found]),
+        authors=await reviews.authors_of(conn, [v.review.reviewer_id for v in views]),
+        moderators=await directory.moderator_names(conn, [d.moderator_id for d in decisions]),
+    )
 
 
 # A page of contacts or reports is read in a fixed number of queries, whatever its length: one

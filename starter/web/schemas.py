@@ -38,13 +38,16 @@ class ReplyOut(BaseModel):
     contact_details: str | None = None
     message: str | None = None
     submitted_at: datetime
+    purged_at: datetime | None = None
+    """Set once what the reviewer shared was removed, `retention` after the case ended."""
 
 
 class ContactOut(BaseModel):
     id: str
     review_id: str
     status: ContactStatus
-    message: str
+    message: str | None
+    """The business's message; null once removed after the retention period (``purged_at``)."""
     requested: list[RequestedItem]
     opened_at: datetime
     deadline: datetime
@@ -54,6 +57,8 @@ class ContactOut(BaseModel):
     report_id: str | None = None
     history: list[HistoryEntry] = []
     notifications: list[Notification] = []
+    purged_at: datetime | None = None
+    """Set once what people wrote in this case was removed, `retention` after it ended."""
 
     @classmethod
     def of(cls, view: ContactView) -> ContactOut:
@@ -66,12 +71,13 @@ class ContactOut(BaseModel):
                 contact_details=view.answer.contact_details,
                 message=view.answer.message,
                 submitted_at=view.answer.submitted_at,
+                purged_at=view.answer.purged_at,
             )
         return cls(
             id=c.id,
             review_id=c.review_id,
             status=c.status,
-            message=c.message,
+            message=None if c.purged_at else c.message,
             requested=c.requested,
             opened_at=c.opened_at,
             deadline=c.deadline,
@@ -81,6 +87,7 @@ class ContactOut(BaseModel):
             report_id=c.report_id,
             history=[HistoryEntry.of(e) for e in view.history],
             notifications=view.notifications,
+            purged_at=c.purged_at,
         )
 
 

@@ -1,0 +1,58 @@
+"""Applying the retention rule (`store.retention`): once (`reviewdesk purge`), or every
+`retention_check_every` while a worker runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from settings import Settings
+from store import Database, retention
+from store.records import now
+
+log = logging.getLogger("reviewdesk.retention")
+
+
+async def purge_due(
+    db: Database, settings: Settings, at: datetime | None = None
+) -> retention.Purged:
+    """Purges every case that ended `retention` or longer before ``at`` (now)."""
+    at = at or now()
+    async with db.tx() as conn:
+        return await retention.purge(conn, before=at - settings.retention, at=at)
+
+
+async def keep_purging(db: Database, settings: Settings) -> None:
+    """Purges now and every `retention_check_every`, until cancelled. Several workers may each
+    do so: a purge is one transaction, and finds what another purged marked."""
+    while True:
+        try:
+            purged = await purge_due(db, settings)
+        except Exception as err:
+            # Tried again next time, whatever failed (a store locked for long, say).
+            log.warning("retention purge failed: %s", type(err).__name__)
+        else:
+            if purged.total:
+                log.info(
+                    "retention: purged %d request(s), %d answer(s), %d message(s)",
+                    purged.requests,
+                    purged.answers,
+                    purged.messages,
+                )
+        await asyncio.sleep(settings.retention_check_every.total_seconds())
+
+
+@asynccontextmanager
+async def purging(db: Database, settings: Settings) -> AsyncIterator[None]:
+    """`keep_purging` for as long as the block runs."""
+    task = asyncio.create_task(keep_purging(db, settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

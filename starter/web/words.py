@@ -1,0 +1,113 @@
+"""What the pages say for each state, event and notification: words a person reads, in one place.
+
+The store and the API keep their stable codes (`no_response`, `report.upheld`); only pages turn
+them into sentences, here, so a new code shows up as one missing line rather than a raw name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.enums import ContactStatus, Decision, Grounds, ReportStatus, ReviewSource, Visibility
+from domain.refusals import Refusal
+from starter.service import Notification
+from store.records import Event
+
+STATES: dict[StrEnum, str] = {
+    ContactStatus.AWAITING_REPLY: "Waiting for the reviewer",
+    ContactStatus.REPLIED: "The reviewer replied",
+    ContactStatus.DECLINED: "The reviewer declined",
+    ContactStatus.NO_RESPONSE: "No answer from the reviewer",
+    ContactStatus.REPORTED: "Review reported",
+    ContactStatus.CLOSED: "Closed",
+    Grounds.NO_RESPONSE: "No response: the reviewer declined or did not answer in time",
+    Grounds.INSUFFICIENT_INFORMATION: "Not enough information in the reviewer's reply",
+    ReportStatus.PENDING: "Waiting for a moderator",
+    ReportStatus.UPHELD: "Upheld: the review is removed",
+    ReportStatus.REJECTED: "Rejected: the review is visible again",
+    Decision.UPHOLD: "Upheld: the review is removed",
+    Decision.REJECT: "Rejected: the review is visible again",
+    Visibility.VISIBLE: "Visible",
+    Visibility.HIDDEN: "Hidden while a report is handled",
+    Visibility.REMOVED: "Removed after a moderator's decision",
+    ReviewSource.ORGANIC: "Written unprompted",
+    ReviewSource.EXTERNAL_INVITATION: "Written after your own invitation",
+    ReviewSource.PLATFORM_INVITATION: "Written after the platform's invitation",
+}
+
+# History events, by whose history they are in: a contact's and a report's both have "opened".
+CONTACT_EVENTS = {
+    "opened": "Contact opened",
+    "refused": "Request refused",
+    "request_sent": "Request emailed to the reviewer",
+    "replied": "The reviewer replied",
+    "declined": "The reviewer declined to share anything",
+    "no_response": "The reviewer did not answer in time",
+    "reported": "Review reported and hidden",
+    "closed": "Closed without a report",
+}
+REPORT_EVENTS = {
+    "opened": "Report opened; the reviewer was told why the review is hidden",
+    "escalated": "Not decided in time: escalated to the moderation team",
+    "upheld": "A moderator upheld the report: the review is removed",
+    "rejected": "A moderator rejected the report: the review is visible again",
+}
+
+# Notifications: what a message was about, and to whom, as the business reading its pages sees it.
+TOPICS = {
+    "contact.requested": "the request to hear from them",
+    "contact.replied": "the reviewer's reply",
+    "contact.declined": "the reviewer's decline",
+    "contact.no_response": "the reviewer's silence",
+    "report.opened": "the report",
+    "report.escalated": "the overdue report",
+    "report.upheld": "the decision (upheld)",
+    "report.rejected": "the decision (rejected)",
+}
+RECIPIENTS = {
+    "reviewer": "the reviewer",
+    "business": "you",
+    "moderation": "the moderation team",
+    "endpoint": "your endpoint",
+}
+_GROUNDS = {g.value for g in Grounds}
+_REFUSALS = {r.value for r in Refusal}
+DELIVERY = {"pending": "waiting to be sent", "sent": "sent", "failed": "could not be delivered"}
+
+
+def say(value: StrEnum | None) -> str:
+    """The words for a status, grounds, decision, visibility or source."""
+    if value is None:
+        return ""
+    return STATES.get(value) or _fallback(value.value)
+
+
+def event_words(event: Event, contact_id: str) -> str:
+    """One line of a contact's (or its report's) history."""
+    if event.subject_id != contact_id:
+        return REPORT_EVENTS.get(event.type) or _fallback(event.type)
+    words = CONTACT_EVENTS.get(event.type) or _fallback(event.type)
+    detail = event.detail
+    if event.type == "closed" and detail.get("by") == "report_window_over":
+        return "Closed: the time to report ended"
+    if event.type == "reported" and detail.get("grounds") in _GROUNDS:
+        return f"{words} ({say(Grounds(detail['grounds'])).split(':')[0].lower()})"
+    if event.type == "refused" and detail.get("reason") in _REFUSALS:
+        return f"{words}: {Refusal(detail['reason']).message}"
+    return words
+
+
+def notification_words(note: Notification) -> str:
+    """A message as its line on the business's pages: never an address."""
+    kind = "Webhook event" if note.channel == "webhook" else "Email"
+    to = RECIPIENTS.get(note.recipient, note.recipient)
+    topic = TOPICS.get(note.event_type) or _fallback(note.event_type)
+    status = DELIVERY.get(note.status, note.status)
+    if note.status == "pending" and note.attempts:
+        status = "being retried"
+    tries = f", {note.attempts} attempts" if note.attempts > 1 else ""
+    return f"{kind} to {to} about {topic}: {status}{tries}"
+
+
+def _fallback(code: str) -> str:
+    return code.replace(".", " ").replace("_", " ").capitalize()

@@ -1,0 +1,70 @@
+"""What the store expects Temporal to be running, and the repairs `reviewdesk reconcile` records.
+
+A contact not ended waits in its workflow for the reviewer or the business; a pending report
+waits in its workflow for a moderator. Each repair is written into the record's history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from domain.enums import ContactStatus, ReportStatus
+from store import contacts, history
+from store.records import Contact, Report, fetch_all, ts
+
+_NOT_ENDED = tuple(s.value for s in ContactStatus if s.is_open)
+# Ids per query, well below SQLite's limit on bound parameters.
+_BATCH = 500
+
+
+async def contacts_not_ended(conn: aiosqlite.Connection) -> list[Contact]:
+    marks = ", ".join("?" for _ in _NOT_ENDED)
+    rows = await fetch_all(
+        conn,
+        f"SELECT id FROM contacts WHERE status IN ({marks}) ORDER BY opened_at, id",
+        _NOT_ENDED,
+    )
+    ids = [r["id"] for r in rows]
+    found: dict[str, Contact] = {}
+    for at in range(0, len(ids), _BATCH):
+        found.update(await contacts.contacts_by_id(conn, ids[at : at + _BATCH]))
+    return [found[i] for i in ids if i in found]
+
+
+async def reports_pending(conn: aiosqlite.Connection) -> list[Report]:
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM reports WHERE status = ? ORDER BY opened_at, id",
+        (ReportStatus.PENDING.value,),
+    )
+    return [Report.model_validate(dict(r)) for r in rows]
+
+
+async def record_repair(
+    conn: aiosqlite.Connection, subject_id: str, action: str, at: datetime
+) -> None:
+    """One event per repair: a record may drift, and be repaired, more than once."""
+    await history.add_event(
+        conn,
+        subject_id=subject_id,
+        type="repaired",
+        at=at,
+        detail={"by": "reconcile", "action": action},
+        key=f"{subject_id}:repaired:{ts(at)}",
+    )
+
+
+async def close_contact(conn: aiosqlite.Connection, contact_id: str, at: datetime) -> bool:
+    """Ends a contact no workflow carries any more, so its review can be contacted again; False
+    when it ended meanwhile."""
+    contact = await contacts.get_contact(conn, contact_id)
+    if contact is None or not contact.status.is_open:
+        return False
+    await contacts.end_contact(conn, contact_id, status=ContactStatus.CLOSED, at=at)
+    await history.add_event(
+        conn, subject_id=contact_id, type="closed", at=at, detail={"by": "reconcile"}
+    )
+    await record_repair(conn, contact_id, "closed", at)
+    return True
