@@ -391,7 +391,9 @@ async def _filed(conn: aiosqlite.Connection, report_id: str) -> list[str] | None
     return [
         m.key
         for m in await outbox.messages_about(conn, [report_id])
-        if m.event_type == "report.opened" and m.recipient_kind == "business"
+        # The business's email and each of its webhook endpoints' events (and an old
+        # single-webhook row): every one of them must be handed over again.
+        if m.event_type == "report.opened" and m.recipient_kind in ("business", "endpoint")
     ]
 
 

@@ -8,6 +8,10 @@ the address that was checked, never to a second lookup of the name (a name that 
 public address first and with loopback next, DNS rebinding, gets nowhere).
 ``allow_private`` opens loopback and private ranges, and plain http to them, for local use and
 tests; link-local, multicast and reserved addresses stay closed even then.
+
+A name that does not resolve, whose lookup takes longer than ``RESOLVE_TIMEOUT``, or that resolves
+to an address not allowed, is refused with one and the same message: distinct ones would let a
+business probe which names exist inside our network.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
@@ -24,6 +29,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Host name and port to the addresses they resolve to; tests pass a fake (no real DNS).
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A resolver that never answers must not hold a registration (or an attempt) for ever.
+RESOLVE_TIMEOUT = timedelta(seconds=5)
+NOT_PUBLIC = "The URL must be https to a public address that resolves."
+ONLY_HTTPS = "Only https:// URLs are allowed."
 
 
 class NotAllowed(Exception):
@@ -31,7 +40,8 @@ class NotAllowed(Exception):
 
 
 class Unresolved(NotAllowed):
-    """The host name has no address now: maybe for good, maybe for a moment."""
+    """The host name has no address now, or its lookup took too long: maybe for good, maybe for
+    a moment. Its message is ``NOT_PUBLIC``, as for a name that resolves inside."""
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -79,9 +89,16 @@ class Target:
 
 
 class Egress:
-    def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        resolver: Resolver | None = None,
+        resolve_timeout: timedelta = RESOLVE_TIMEOUT,
+    ) -> None:
         self.allow_private = allow_private
         self.resolver = resolver or system_resolver
+        self.resolve_timeout = resolve_timeout
 
     async def check(self, url: str) -> None:
         """Raises ``NotAllowed`` unless ``url`` may be registered now."""
@@ -95,18 +112,19 @@ class Egress:
         except (httpx.InvalidURL, ValueError):
             raise NotAllowed("The URL is not valid.") from None
         if parsed.scheme not in _DEFAULT_PORTS or not parsed.raw_host:
-            raise NotAllowed("Only https:// URLs are allowed.")
+            raise NotAllowed(ONLY_HTTPS)
+        if parsed.scheme == "http" and not self.allow_private:
+            # Refused before any lookup: its answer would tell nothing the business may know.
+            raise NotAllowed(ONLY_HTTPS)
         if parsed.userinfo:
             raise NotAllowed("The URL must not contain a user name or password.")
         host = parsed.raw_host.decode("ascii")
         addresses = await self._resolve(host, port)
         allowed = is_local if self.allow_private else is_public
         if not all(allowed(ip) or is_public(ip) for ip in addresses):
-            raise NotAllowed("The URL's host must resolve to public internet addresses only.")
-        if parsed.scheme == "http" and not (
-            self.allow_private and all(is_local(ip) for ip in addresses)
-        ):
-            raise NotAllowed("Only https:// URLs are allowed.")
+            raise NotAllowed(NOT_PUBLIC)
+        if parsed.scheme == "http" and not all(is_local(ip) for ip in addresses):
+            raise NotAllowed(ONLY_HTTPS)
         return Target(
             url=parsed.copy_with(host=str(addresses[0])),
             host_header=parsed.netloc.decode("ascii"),
@@ -119,13 +137,16 @@ class Egress:
         except ValueError:
             pass
         try:
-            found = await self.resolver(host, port)
-        except OSError:
+            # The system's lookup runs in a thread, which goes on until its own timeouts: only
+            # the wait for it ends here.
+            async with asyncio.timeout(self.resolve_timeout.total_seconds()):
+                found = await self.resolver(host, port)
+        except (OSError, TimeoutError):
             found = []
         try:
             addresses = [ipaddress.ip_address(a) for a in found]
         except ValueError:
             addresses = []
         if not addresses:
-            raise Unresolved("The URL's host name does not resolve.")
+            raise Unresolved(NOT_PUBLIC)
         return addresses

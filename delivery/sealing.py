@@ -19,6 +19,17 @@ from settings import Settings
 CLEAR_PREFIX = "whsec_"
 
 
+def standard_form(legacy: str) -> str:
+    """A secret from before Standard Webhooks (``whsec_`` and random URL-safe text), written so
+    that the standard's key is the key it signed with before.
+
+    The old signature's HMAC key was the whole string's bytes, ``whsec_`` included; the standard's
+    key is the base64 after ``whsec_``, which the old text is not (or decodes to other bytes). A
+    receiver that kept the old secret verifies with this form and nothing else changes for it.
+    """
+    return CLEAR_PREFIX + base64.b64encode(legacy.encode()).decode()
+
+
 class Unreadable(Exception):
     """Sealed with another key: the service's secret key changed since."""
 
@@ -37,7 +48,7 @@ class Sealer:
     def open(self, sealed: str) -> str:
         if sealed.startswith(CLEAR_PREFIX):
             # Moved in clear from before sealing; sealed when a worker next starts.
-            return sealed
+            return standard_form(sealed)
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:

@@ -115,8 +115,8 @@ class WebhookSender:
         try:
             signed = signature(to.secrets, msg_id, timestamp, body)
         except Exception:
-            # Not base64 after whsec_ (a secret from before endpoints, at worst): a rotation
-            # mends it, a retry would not.
+            # Not base64 after whsec_ (secrets from before endpoints are re-encoded when opened
+            # or sealed, so none should be): a rotation mends it, a retry would not.
             raise DeliveryError(SECRET_UNREADABLE, SECRET_UNREADABLE, permanent=True) from None
         headers = {
             "Host": target.host_header,

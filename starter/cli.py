@@ -25,7 +25,7 @@ from starter.client import connect
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody, WebhookBody
 from starter.loop import run_main
 from starter.service import ContactView, ReportView, Reviewdesk
-from starter.unavailable import EXIT_STATUS, UNAVAILABLE_ERRORS, deadline, describe
+from starter.unavailable import EXIT_STATUS, UNAVAILABLE_ERRORS, deadline, describe, is_outage
 from starter.webhooks import WebhookDelivery, seal_clear_secrets
 from store import open_store
 from store.webhooks import WebhookEndpoint
@@ -65,6 +65,8 @@ def _drive(action: Callable[[Reviewdesk], Awaitable[BaseModel]], as_json: bool) 
         typer.echo(f"invalid input: {_first_error(err)}", err=True)
         raise typer.Exit(2) from None
     except UNAVAILABLE_ERRORS as err:
+        if not is_outage(err):
+            raise
         typer.echo(
             f"unavailable ({describe(err)}): Temporal or the store did not answer in time; "
             "try again shortly.",
@@ -259,8 +261,6 @@ def seed_command(
 @app.command("purge")
 def purge_command(as_json: JsonOption = False) -> None:
     """Remove what people wrote in cases ended `retention` ago or longer (workers do it hourly)."""
-    from dataclasses import asdict
-
     from starter.retention import purge_due
     from store.records import now
 
@@ -269,7 +269,9 @@ def purge_command(as_json: JsonOption = False) -> None:
 
     async def go() -> dict[str, int]:
         async with open_store(settings) as db:
-            return asdict(await purge_due(db, settings, at))
+            done = await purge_due(db, settings, at)
+            # The counts; the keys of the emails were for their files only.
+            return {"requests": done.requests, "answers": done.answers, "messages": done.messages}
 
     purged = _run(go())
     if as_json:

@@ -34,10 +34,10 @@ from domain import contact_workflow_id, report_workflow_id
 from domain.enums import ContactStatus, ReportStatus
 from domain.messages import (
     ContactWorkflowInput,
-    DeliveryPolicy,
     ReportWorkflowInput,
 )
 from settings import Settings
+from starter.workflow_inputs import contact_input, delivery_policy
 from store import Database, contacts, drift, reports
 from store.records import Contact, Report, now
 from workflows.contact import ReviewerContactWorkflow
@@ -181,14 +181,11 @@ async def _redrive_contact(
         contact = await contacts.get_contact(conn, record.id)
     if contact is None or contact.status is not ContactStatus.AWAITING_REPLY:
         return "nothing to do: it has moved on meanwhile"
-    inp = ContactWorkflowInput(
+    inp = contact_input(
+        settings,
         contact_id=contact.id,
         review_id=contact.review_id,
         business_id=contact.business_id,
-        reply_window=settings.reply_window,
-        report_window=settings.report_window,
-        moderation_sla=settings.moderation_sla,
-        delivery=_delivery(settings),
     )
     if not await _start(client, settings, ReviewerContactWorkflow.run, inp, record.workflow_id):
         return "left as it is: a workflow started under its id meanwhile"
@@ -219,7 +216,7 @@ async def _redrive_report(
         contact_id=report.contact_id,
         business_id=report.business_id,
         sla_deadline=report.sla_deadline,
-        delivery=_delivery(settings),
+        delivery=delivery_policy(settings),
     )
     if not await _start(client, settings, ReviewReportWorkflow.run, inp, record.workflow_id):
         return "left as it is: a workflow started under its id meanwhile"
@@ -244,15 +241,6 @@ async def _start(client: Client, settings: Settings, run: Any, inp: Any, workflo
     except WorkflowAlreadyStartedError:
         return False
     return True
-
-
-def _delivery(settings: Settings) -> DeliveryPolicy:
-    """As the service gives it to a new contact: a repair delivers like the first run."""
-    return DeliveryPolicy(
-        attempt_timeout=settings.delivery_attempt_timeout,
-        give_up_after=settings.delivery_give_up_after,
-        webhook_give_up_after=settings.webhook_give_up_after,
-    )
 
 
 async def reconcile(db: Database, client: Client, settings: Settings, *, apply: bool) -> list[str]:

@@ -8,22 +8,39 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from delivery.mail import FileMailer
 from settings import Settings
 from store import Database, retention
 from store.records import now
 
 log = logging.getLogger("reviewdesk.retention")
+# How long a purge's checkpoint waits for another process's readers: it holds every write
+# meanwhile. Not done in time, it is done by the next purge that removes something.
+CHECKPOINT_WAIT = timedelta(seconds=1)
 
 
 async def purge_due(
     db: Database, settings: Settings, at: datetime | None = None
 ) -> retention.Purged:
-    """Purges every case that ended `retention` or longer before ``at`` (now)."""
+    """Purges every case that ended `retention` or longer before ``at`` (now), with the files
+    of its emails: without an SMTP server they are the platform's copy of what was sent."""
     at = at or now()
     async with db.tx() as conn:
-        return await retention.purge(conn, before=at - settings.retention, at=at)
+        purged = await retention.purge(conn, before=at - settings.retention, at=at)
+        # Before the commit: a crash between the two leaves rows still due, purged next time,
+        # never a file that no purge would find again.
+        await asyncio.to_thread(_remove_files, FileMailer(settings.mail_dir), purged.emails)
+    if purged.total:
+        # The WAL still holds the pages as they were before the purge.
+        await db.checkpoint(wait=CHECKPOINT_WAIT)
+    return purged
+
+
+def _remove_files(mailer: FileMailer, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        mailer.path_for(key).unlink(missing_ok=True)
 
 
 async def keep_purging(db: Database, settings: Settings) -> None:

@@ -35,7 +35,6 @@ from domain.messages import (
     CloseRequest,
     ContactWorkflowInput,
     DecisionInput,
-    DeliveryPolicy,
     ReportInput,
 )
 from domain.refusals import Refusal, Refused, refusal_in
@@ -43,6 +42,7 @@ from settings import Settings
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.unavailable import NotSent, Unavailable, deadline
 from starter.webhooks import WebhookEndpoints
+from starter.workflow_inputs import contact_input
 from store import Database, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
 from store.records import (
@@ -234,18 +234,8 @@ class Reviewdesk:
 
     async def _open(self, contact_id: str, review_id: str, business_id: str) -> ContactView:
         workflow_id = contact_workflow_id(review_id)
-        inp = ContactWorkflowInput(
-            contact_id=contact_id,
-            review_id=review_id,
-            business_id=business_id,
-            reply_window=self.settings.reply_window,
-            report_window=self.settings.report_window,
-            moderation_sla=self.settings.moderation_sla,
-            delivery=DeliveryPolicy(
-                attempt_timeout=self.settings.delivery_attempt_timeout,
-                give_up_after=self.settings.delivery_give_up_after,
-                webhook_give_up_after=self.settings.webhook_give_up_after,
-            ),
+        inp = contact_input(
+            self.settings, contact_id=contact_id, review_id=review_id, business_id=business_id
         )
         try:
             async with self._deadline():

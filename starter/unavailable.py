@@ -53,6 +53,27 @@ STORE_ERRORS = (sqlite3.OperationalError,)
 UNAVAILABLE_ERRORS = (Unavailable, *STORE_ERRORS)
 
 
+# What SQLite says when it cannot be reached or written now, as opposed to a bug in a statement
+# ("no such column", a syntax error), which must stay a 500 that someone looks at.
+_STORE_OUTAGES = (
+    "locked",
+    "busy",
+    "disk i/o",
+    "unable to open",
+    "disk is full",
+    "readonly",
+    "not a database",
+)
+
+
+def is_outage(err: BaseException) -> bool:
+    """True for Temporal or the store not answering; False for a store error that is a bug."""
+    if isinstance(err, Unavailable):
+        return True
+    message = str(err).lower()
+    return any(sign in message for sign in _STORE_OUTAGES)
+
+
 def describe(err: BaseException) -> str:
     """What an operator's log may say about it: the component and the kind, no server text."""
     if isinstance(err, Unavailable):

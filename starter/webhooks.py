@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from delivery.egress import Egress, NotAllowed
-from delivery.sealing import Sealer, Unreadable, sealer_for
+from delivery.sealing import Sealer, Unreadable, sealer_for, standard_form
 from delivery.webhooks import ENDPOINT_REMOVED, event_id, new_secret
 from domain import message_workflow_id
 from domain.messages import DeliveryPolicy, MessageInput
@@ -197,16 +198,20 @@ class WebhookEndpoints:
 
     async def resend(self, business_id: str, key: str) -> WebhookDelivery:
         """Sends a failed event again, with the same ``webhook-id`` and body, retried as a new
-        event is. Asking again while it is being sent changes nothing."""
+        event is. Asking again while it is being sent changes nothing.
+
+        Raises ``Unavailable`` when the delivery workflow that gave up on it has not ended
+        within the deadline (its worker is down): the event stays failed, to be asked again.
+        """
+        async with self.db.read() as conn:
+            message = await self._resendable(conn, business_id, key)
+        if message.status == "failed":
+            # ``give_up`` marks the event failed a moment before its workflow ends. Reopened in
+            # that moment, the event would be joined to the ending run below and left pending
+            # with no one to send it: so that run must be over first.
+            await self._delivery_ended(key)
         async with self.db.tx() as conn:
-            message = await outbox.get_message(conn, key)
-            endpoint = await self._endpoint_of(conn, business_id, message)
-            assert message is not None
-            if endpoint is not None and endpoint.removed_at is not None:
-                raise Refused(Refusal.WEBHOOK_REMOVED)
-            if not message.body_text:
-                # Purged after its case ended (``retention``): nothing is left to send.
-                raise Refused(Refusal.WEBHOOK_EVENT_NOT_FOUND, "This event's content was purged.")
+            message = await self._resendable(conn, business_id, key)
             reopened = await stored.reopen_failed(conn, key)
         # A pending event that was never tried is in its first attempt: a second sender now
         # could make a second copy. One tried before belongs to its delivery workflow, which is
@@ -220,6 +225,32 @@ class WebhookEndpoints:
         return WebhookDelivery.of(again)
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    async def _resendable(self, conn: Any, business_id: str, key: str) -> OutboxMessage:
+        """The business's own event, if it may be sent again; else refused."""
+        message = await outbox.get_message(conn, key)
+        endpoint = await self._endpoint_of(conn, business_id, message)
+        assert message is not None
+        if endpoint is not None and endpoint.removed_at is not None:
+            raise Refused(Refusal.WEBHOOK_REMOVED)
+        if not message.body_text:
+            # Purged after its case ended (``retention``): nothing is left to send.
+            raise Refused(Refusal.WEBHOOK_EVENT_NOT_FOUND, "This event's content was purged.")
+        return message
+
+    async def _delivery_ended(self, key: str) -> None:
+        """Waits, within the deadline, for the event's delivery workflow to end, if one runs."""
+        limit = self.settings.temporal_call_timeout
+        handle = self.client.get_workflow_handle(message_workflow_id(key))
+        async with deadline(limit):
+            try:
+                await handle.result(rpc_timeout=limit)
+            except WorkflowFailureError:
+                pass  # terminated, timed out: ended all the same
+            except RPCError as err:
+                # Never started (given up at its first attempt), or its history expired.
+                if err.status is not RPCStatusCode.NOT_FOUND:
+                    raise
 
     async def _registered(
         self, business_id: str, idempotency_key: str
@@ -284,8 +315,9 @@ class WebhookEndpoints:
             give_up_after=s.delivery_give_up_after,
             webhook_give_up_after=s.webhook_give_up_after,
         )
-        # The id of the event's first delivery workflow, run again now that it has ended; one
-        # still running (the event was not failed yet) is joined, not doubled.
+        # The id of the event's first delivery workflow, run again now that it has ended (a
+        # failed event is reopened only then); one running is a re-send's, or retries an event
+        # that was not failed: it is joined, not doubled.
         async with deadline(s.temporal_call_timeout):
             await self.client.start_workflow(
                 MessageDeliveryWorkflow.run,
@@ -300,6 +332,8 @@ class WebhookEndpoints:
 
 async def seal_clear_secrets(db: Database, settings: Settings) -> None:
     """Seals the secrets the endpoints migration moved in clear from ``businesses``: a worker
-    does it when it starts, so they stay in clear no longer than the upgrade."""
+    does it when it starts, so they stay in clear no longer than the upgrade. Each is sealed in
+    the standard's form of the same key, so a receiver keeps the key it had."""
+    sealer = sealer_for(settings)
     async with db.tx() as conn:
-        await stored.seal_clear_secrets(conn, sealer_for(settings).seal)
+        await stored.seal_clear_secrets(conn, lambda clear: sealer.seal(standard_form(clear)))

@@ -95,7 +95,10 @@ class Database:
         # Worker and web app may be separate processes on the same file: WAL lets readers run
         # beside the writer, and busy_timeout waits for the writer instead of failing at once.
         await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._migrate(migrations)
+        if await self._migrate(migrations):
+            # A migration may have scrubbed text (reply links): the WAL's older frames still
+            # hold the pages as they were, until it is emptied.
+            await self.checkpoint()
         for _ in range(self.readers):
             reader = await self._open(InlineReader)
             # A write slipped into a read would bypass the writer's lock: refuse it outright.
@@ -122,6 +125,9 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout.total_seconds() * 1000)}")
         await conn.execute("PRAGMA foreign_keys=ON")
+        # What is removed (a purge, a scrubbed link) is overwritten with zeros, not left in the
+        # page's free space for anyone with the file or a backup to read.
+        await conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     async def close(self) -> None:
@@ -185,12 +191,34 @@ class Database:
         finally:
             self._free.put_nowait(reader)
 
+    async def checkpoint(self, *, wait: timedelta | None = None) -> bool:
+        """Folds the WAL into the file and empties it, so that the older versions of pages it
+        holds (text since removed) go too. True when done; False when a reader of another
+        process still needed them for longer than ``wait`` (the busy timeout if None).
+
+        Holds this process's writes meanwhile, and SQLite holds every process's.
+        """
+        async with self._lock:
+            conn = self.conn
+            if wait is not None:
+                await conn.execute(f"PRAGMA busy_timeout={int(wait.total_seconds() * 1000)}")
+            try:
+                async with conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            finally:
+                if wait is not None:
+                    ms = int(self.busy_timeout.total_seconds() * 1000)
+                    await conn.execute(f"PRAGMA busy_timeout={ms}")
+        return row is not None and int(row[0]) == 0
+
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def _migrate(self, migrations: Sequence[str]) -> None:
+    async def _migrate(self, migrations: Sequence[str]) -> bool:
+        """Runs the migrations this file has not run; True when it ran any."""
+        ran = False
         current = await self.schema_version()
         if current > len(migrations):
             raise RuntimeError(
@@ -207,6 +235,8 @@ class Database:
                 for statement in _statements(script):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {version}")
+                ran = True
+        return ran
 
 
 async def _begin(conn: Writer) -> None:

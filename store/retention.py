@@ -4,13 +4,14 @@ What people wrote is removed `retention` after its case ended: a business's mess
 reviewer shared, and the bodies of the case's messages with the addresses of its emails. The
 rows stay, marked ``purged_at``, and so do the events, the reports and the decisions with
 their notes. A case ends when its contact is closed without a report, when its report is
-decided, or, for a request refused at once, when it was made. A case still open is never purged.
-A message not yet sent (pending) keeps its body until it is.
+decided, or, for a request that never became a contact (refused at once, or left by a step that
+failed before the opening and was never retried), when it was made. A case still open is never
+purged. A message not yet sent (pending) keeps its body until it is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiosqlite
@@ -32,11 +33,13 @@ _ENDED = (
 
 @dataclass(frozen=True)
 class Purged:
-    """How many of each were purged: counts only, never what they held."""
+    """How many of each were purged, and which emails: never what they held."""
 
     requests: int = 0
     answers: int = 0
     messages: int = 0
+    emails: tuple[str, ...] = field(default=(), repr=False)
+    """The outbox keys of the emails purged, whose sent copies (files) go with them."""
 
     @property
     def total(self) -> int:
@@ -51,7 +54,8 @@ async def purge(conn: aiosqlite.Connection, *, before: datetime, at: datetime) -
     times = {"before": ts(before), "at": ts(at)}
     requests = await conn.execute(
         "UPDATE contact_requests SET message = '', purged_at = :at WHERE purged_at IS NULL"
-        f" AND (id IN ({_ENDED}) OR (refusal IS NOT NULL AND created_at <= :before))",
+        f" AND (id IN ({_ENDED}) OR (created_at <= :before AND (refusal IS NOT NULL"
+        " OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = contact_requests.id))))",
         times,
     )
     answers = await conn.execute(
@@ -60,11 +64,14 @@ async def purge(conn: aiosqlite.Connection, *, before: datetime, at: datetime) -
         f" WHERE purged_at IS NULL AND contact_id IN ({_ENDED})",
         times,
     )
-    messages = await conn.execute(
-        "UPDATE outbox SET body_text = '',"
-        " to_address = CASE channel WHEN 'email' THEN '' ELSE to_address END, purged_at = :at"
-        " WHERE purged_at IS NULL AND status <> 'pending'"
-        f" AND subject_id IN ({_ENDED} UNION ALL {_DECIDED})",
-        times,
+    messages = list(
+        await conn.execute_fetchall(
+            "UPDATE outbox SET body_text = '',"
+            " to_address = CASE channel WHEN 'email' THEN '' ELSE to_address END, purged_at = :at"
+            " WHERE purged_at IS NULL AND status <> 'pending'"
+            f" AND subject_id IN ({_ENDED} UNION ALL {_DECIDED}) RETURNING key, channel",
+            times,
+        )
     )
-    return Purged(requests.rowcount, answers.rowcount, messages.rowcount)
+    emails = tuple(key for key, channel in messages if channel == "email")
+    return Purged(requests.rowcount, answers.rowcount, len(messages), emails)

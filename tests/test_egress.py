@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+from datetime import timedelta
 
 import pytest
 
-from delivery.egress import Egress, NotAllowed, is_local, is_public
+from delivery.egress import Egress, NotAllowed, Unresolved, is_local, is_public
 from tests.webhook_receiver import fake_resolver
 
 
@@ -66,3 +68,29 @@ async def test_allowing_private_addresses_opens_loopback_and_private_ranges_and_
     public = Egress(allow_private=True, resolver=fake_resolver({"hooks.test": "93.184.216.34"}))
     with pytest.raises(NotAllowed):
         await public.check("http://hooks.test/h")
+
+
+async def test_a_lookup_that_never_answers_ends_within_its_bound_as_not_resolving() -> None:
+    async def never(host: str, port: int) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+    egress = Egress(resolver=never, resolve_timeout=timedelta(seconds=0.2))
+    async with asyncio.timeout(5):
+        # Unresolved: at delivery, a failure retried later rather than a refusal for good.
+        with pytest.raises(Unresolved):
+            await egress.pin("https://stalled.test/in")
+
+
+async def test_a_name_that_does_not_resolve_and_a_name_inside_are_refused_in_the_same_words() -> (
+    None
+):
+    egress = Egress(
+        resolver=fake_resolver({"inside.test": "10.0.0.1", "meta.test": "169.254.169.254"})
+    )
+    said = set()
+    for url in ("https://gone.test/in", "https://inside.test/in", "https://meta.test/in"):
+        with pytest.raises(NotAllowed) as refused:
+            await egress.pin(url)
+        said.add(str(refused.value))
+    assert len(said) == 1

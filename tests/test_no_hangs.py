@@ -27,6 +27,7 @@ from settings import Settings
 from starter.client import connect
 from starter.devserver import DevServer
 from starter.service import Reviewdesk
+from starter.unavailable import is_outage
 from starter.web.app import create_app
 from store import Database, contacts, outbox, reports
 from store.accounts import hash_secret
@@ -431,3 +432,12 @@ async def test_a_decision_sent_while_the_worker_is_down_is_applied_once_and_its_
         assert await _count(db, "decisions", "report_id", report_id) == 1
         await h.eventually(lambda: h.messages("report.upheld", "business"))
         assert len(await h.messages("report.upheld", "business")) == 1
+
+
+def test_a_store_error_that_is_a_bug_is_not_dressed_up_as_try_again() -> None:
+    # A caller told "try again" for a statement that can never work would retry for ever.
+    assert is_outage(sqlite3.OperationalError("database is locked"))
+    assert is_outage(sqlite3.OperationalError("disk I/O error"))
+    assert is_outage(sqlite3.OperationalError("unable to open database file"))
+    assert not is_outage(sqlite3.OperationalError("no such column: purged_at"))
+    assert not is_outage(sqlite3.OperationalError('near "SELEC": syntax error'))

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from domain.enums import Answer, ContactStatus, Grounds, Visibility
 from starter.inputs import EMPTY_REPLY, ContactRequestBody, ReplyBody, ReportBody
+from starter.web.words import say
 from tests.conftest import Harness
 from tests.flows import MODERATOR_NOTE, replied_then_rejected
 from tests.web import web_client
@@ -123,3 +124,12 @@ async def test_report_close_and_decisions_are_asked_for_on_a_page_that_changes_n
         assert page.status_code == 200 and "The review will be removed" in page.text
         assert (await h.service.report_view(report.report.id)).decision is None
         assert (await api.get("/moderation?show=decided")).text.count("data-report=") == 0
+
+
+def test_every_state_has_its_own_words_even_where_two_codes_share_a_name() -> None:
+    # ContactStatus.NO_RESPONSE and Grounds.NO_RESPONSE are both "no_response": a contact with
+    # no answer must not read like the report grounds.
+    assert say(ContactStatus.NO_RESPONSE) == "No answer from the reviewer"
+    assert say(Grounds.NO_RESPONSE).startswith("No response: the reviewer declined")
+    for member in [*ContactStatus, *Grounds]:
+        assert say(member) and "_" not in say(member)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
+from delivery.mail import FileMailer
 from domain.enums import Answer, ContactStatus
 from domain.refusals import Refused
+from settings import Settings
 from starter.inputs import ContactRequestBody
 from starter.retention import purge_due
 from starter.web.schemas import ContactOut
-from store import contacts, history, outbox, reports
-from store.records import Event, OutboxMessage
+from store import Database, contacts, history, outbox, reports
+from store.records import Event, OutboxMessage, now
 from tests import flows
 from tests.conftest import Harness
 from tests.web import as_, web_client
+from tests.world import make_world
 
 CLOSED_MESSAGE = "Closed case: which table were you at?"
 OPEN_MESSAGE = "Open case: do you still have the receipt?"
@@ -138,3 +142,110 @@ async def _signed_in_page(api: httpx.AsyncClient, key: str, contact_id: str) -> 
     signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
     assert signed.status_code == 303
     return await api.get(f"/dashboard/contacts/{contact_id}")
+
+
+async def _closed_case(h: Harness, message: str) -> str:
+    """A case the business closed after the reviewer declined; its id."""
+    w = h.world
+    contact = (
+        await h.service.request_contact(
+            w.business, w.review["organic2"], ContactRequestBody(message=message)
+        )
+    ).contact
+    await h.service.answer(await h.reply_token(contact.id), Answer.DECLINE)
+    await h.service.close(w.business, contact.id)
+    await h.all_delivered()
+    return contact.id
+
+
+def _store_files(h: Harness) -> bytes:
+    """The store as it lies on disk: the file and its write-ahead log, raw."""
+    store = h.settings.store_path
+    return b"".join(
+        p.read_bytes() for p in (store, store.with_name(store.name + "-wal")) if p.exists()
+    )
+
+
+async def test_a_purged_text_is_gone_from_the_store_file_and_its_write_ahead_log(
+    skipping: Harness,
+) -> None:
+    """Not only unreadable through the store: its bytes are overwritten, and the write-ahead
+    log's older copies of the pages are gone too."""
+    h = skipping
+    written = "Purge-me: table 12, the blue scarf, ask for Olwen"
+    # Long: SQLite writes a row's shorter new version over the end of the old one, so only
+    # erasing keeps the old one's start (what is searched for) from staying in the file.
+    contact_id = await _closed_case(h, f"{written}. {'We would like to know more. ' * 40}")
+    assert written.encode() in _store_files(h)  # so the scan below cannot pass for want of it
+
+    async with h.db.read() as conn:
+        closed_at = (await contacts.get_contact(conn, contact_id)).closed_at  # type: ignore[union-attr]
+    assert closed_at is not None
+    purged = await purge_due(h.db, h.settings, at=closed_at + h.settings.retention)
+    assert purged.requests == 1 and purged.messages > 0
+
+    assert written.encode() not in _store_files(h)
+
+
+async def test_the_email_files_of_a_purged_case_are_removed_an_open_case_keeps_its_own(
+    skipping: Harness,
+) -> None:
+    """Without an SMTP server the .eml files are the platform's copy of what it sent."""
+    h, w = skipping, skipping.world
+    closed = await _closed_case(h, CLOSED_MESSAGE)
+    waiting = (
+        await h.service.request_contact(
+            w.business, w.review["external"], ContactRequestBody(message=OPEN_MESSAGE)
+        )
+    ).contact
+    delivered = await h.all_delivered()
+    mailer = FileMailer(h.settings.mail_dir)
+
+    def files(subject: str) -> list[Path]:
+        emails = [m for m in delivered if m.channel == "email" and m.subject_id == subject]
+        return [mailer.path_for(m.key) for m in emails]
+
+    assert len(files(closed)) >= 2 and len(files(waiting.id)) == 1  # request, told the business
+    assert all(p.exists() for p in files(closed) + files(waiting.id))
+    async with h.db.read() as conn:
+        closed_at = (await contacts.get_contact(conn, closed)).closed_at  # type: ignore[union-attr]
+    assert closed_at is not None
+
+    await purge_due(h.db, h.settings, at=closed_at + h.settings.retention)
+
+    assert not [p for p in files(closed) if p.exists()]
+    assert all(p.exists() for p in files(waiting.id))
+    assert not any(CLOSED_MESSAGE in p.read_text() for p in h.settings.mail_dir.glob("*.eml"))
+    # Run again (another worker's purge, a file already gone): nothing fails, nothing more goes.
+    assert (await purge_due(h.db, h.settings, at=closed_at + 2 * h.settings.retention)).total == 0
+    assert all(p.exists() for p in files(waiting.id))
+
+
+async def test_a_request_that_never_became_a_contact_is_purged_retention_after_it_was_made(
+    db: Database, settings: Settings
+) -> None:
+    """Left by a step that failed before the opening (the worker down, a 503) and never retried:
+    no contact, no refusal, so no case that could end."""
+    world = await make_world(db)
+    made = now()
+    async with db.tx() as conn:
+        for request_id, at in (("cr_old", made), ("cr_recent", made + timedelta(days=30))):
+            await contacts.add_request(
+                conn,
+                id=request_id,
+                review_id=world.review["organic"],
+                business_id=world.business,
+                message=f"{request_id}: which table were you at?",
+                requested=[],
+                created_at=at,
+            )
+
+    purged = await purge_due(db, settings, at=made + settings.retention + timedelta(days=1))
+
+    async with db.read() as conn:
+        old = await contacts.get_request(conn, "cr_old")
+        recent = await contacts.get_request(conn, "cr_recent")
+    assert purged.requests == 1
+    assert old is not None and old.message == "" and old.purged_at is not None
+    assert recent is not None and recent.message == "cr_recent: which table were you at?"
+    assert recent.purged_at is None

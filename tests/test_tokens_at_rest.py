@@ -229,3 +229,52 @@ async def test_the_upgrade_takes_the_link_out_of_request_emails_already_sent(
     assert rows["ct_3"].body_text == body and rows["ct_3"].link_purpose is None
     assert token not in rows["ct_4"].body_text and "one-time link" in rows["ct_4"].body_text
     assert rows["ct_5"].body_text == "Order: /reply/ 7"
+
+
+def _on_disk(path: Path) -> bytes:
+    """A store as it lies on disk: the file and its write-ahead log, raw."""
+    return b"".join(
+        p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+    )
+
+
+async def test_a_link_taken_out_is_gone_from_the_file_too_not_only_from_its_rows(
+    tmp_path: Path,
+) -> None:
+    """The upgrade's scrub and the removal once sent overwrite the link's bytes: a copy of the
+    file (a backup) holds none, and neither do the write-ahead log's older pages."""
+    sent_token, pending_token = "S" * 43, "P" * 43
+
+    def body(token: str) -> str:
+        # The link first, then a long text, all replaced by a short one (not as the platform
+        # wrote it, for the upgrade): SQLite writes a row's shorter new version over the end of
+        # the old one, so only erasing keeps the link from staying in the file.
+        return f"https://x.example/reply/{token} " + "Tell us how it went. " * 50
+
+    path = tmp_path / "old.db"
+    mine = next(i for i, m in enumerate(MIGRATIONS) if "link_purpose" in m)
+    db = await Database(path).connect(MIGRATIONS[:mine])
+    async with db.tx() as conn:
+        await conn.executemany(
+            "INSERT INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
+            " recipient_id, to_address, subject, body_text, created_at, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                _old_row("ct_1:contact.requested:reviewer", "sent", body(sent_token)),
+                _old_row("ct_2:contact.requested:reviewer", "pending", body(pending_token)),
+            ],
+        )
+    await db.close()
+    assert sent_token.encode() in _on_disk(path) and pending_token.encode() in _on_disk(path)
+
+    db = await Database(path).connect()
+    try:
+        # Upgraded: the link of the one sent is gone from disk, the one pending still there.
+        assert sent_token.encode() not in _on_disk(path)
+        assert pending_token.encode() in _on_disk(path)
+        async with db.tx() as conn:
+            await outbox.mark_sent(conn, "ct_2:contact.requested:reviewer", now())
+        assert await db.checkpoint()
+        assert pending_token.encode() not in _on_disk(path)
+    finally:
+        await db.close()

@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refused
-from starter.unavailable import MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE_ERRORS, describe
+from starter.unavailable import (
+    MESSAGE,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_ERRORS,
+    describe,
+    is_outage,
+)
 
 log = logging.getLogger("reviewdesk.web")
 
@@ -50,6 +56,8 @@ def install(app: FastAPI, *, page_error: Any) -> None:
     async def unavailable(request: Request, exc: Exception) -> Response:
         # Temporal or the store did not answer in time: "try again shortly", never a hang or a
         # 500. What was asked may still happen; a retry with the same idempotency key is safe.
+        if not is_outage(exc):
+            raise exc  # a statement's own fault: a 500 for someone to look at, not "try again"
         log.warning("answered 503: %s", describe(exc))
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if not is_api(request):

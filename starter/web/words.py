@@ -13,27 +13,30 @@ from domain.refusals import Refusal
 from starter.service import Notification
 from store.records import Event
 
-STATES: dict[StrEnum, str] = {
-    ContactStatus.AWAITING_REPLY: "Waiting for the reviewer",
-    ContactStatus.REPLIED: "The reviewer replied",
-    ContactStatus.DECLINED: "The reviewer declined",
-    ContactStatus.NO_RESPONSE: "No answer from the reviewer",
-    ContactStatus.REPORTED: "Review reported",
-    ContactStatus.CLOSED: "Closed",
-    Grounds.NO_RESPONSE: "No response: the reviewer declined or did not answer in time",
-    Grounds.INSUFFICIENT_INFORMATION: "Not enough information in the reviewer's reply",
-    ReportStatus.PENDING: "Waiting for a moderator",
-    ReportStatus.UPHELD: "Upheld: the review is removed",
-    ReportStatus.REJECTED: "Rejected: the review is visible again",
-    Decision.UPHOLD: "Upheld: the review is removed",
-    Decision.REJECT: "Rejected: the review is visible again",
-    Visibility.VISIBLE: "Visible",
-    Visibility.HIDDEN: "Hidden while a report is handled",
-    Visibility.REMOVED: "Removed after a moderator's decision",
-    ReviewSource.ORGANIC: "Written unprompted",
-    ReviewSource.EXTERNAL_INVITATION: "Written after your own invitation",
-    ReviewSource.PLATFORM_INVITATION: "Written after the platform's invitation",
-}
+# Keyed by the enum member itself, not its text: `ContactStatus.NO_RESPONSE` and
+# `Grounds.NO_RESPONSE` are both "no_response", and a StrEnum compares as its text.
+_STATES: tuple[tuple[StrEnum, str], ...] = (
+    (ContactStatus.AWAITING_REPLY, "Waiting for the reviewer"),
+    (ContactStatus.REPLIED, "The reviewer replied"),
+    (ContactStatus.DECLINED, "The reviewer declined"),
+    (ContactStatus.NO_RESPONSE, "No answer from the reviewer"),
+    (ContactStatus.REPORTED, "Review reported"),
+    (ContactStatus.CLOSED, "Closed"),
+    (Grounds.NO_RESPONSE, "No response: the reviewer declined or did not answer in time"),
+    (Grounds.INSUFFICIENT_INFORMATION, "Not enough information in the reviewer's reply"),
+    (ReportStatus.PENDING, "Waiting for a moderator"),
+    (ReportStatus.UPHELD, "Upheld: the review is removed"),
+    (ReportStatus.REJECTED, "Rejected: the review is visible again"),
+    (Decision.UPHOLD, "Upheld: the review is removed"),
+    (Decision.REJECT, "Rejected: the review is visible again"),
+    (Visibility.VISIBLE, "Visible"),
+    (Visibility.HIDDEN, "Hidden while a report is handled"),
+    (Visibility.REMOVED, "Removed after a moderator's decision"),
+    (ReviewSource.ORGANIC, "Written unprompted"),
+    (ReviewSource.EXTERNAL_INVITATION, "Written after your own invitation"),
+    (ReviewSource.PLATFORM_INVITATION, "Written after the platform's invitation"),
+)
+STATES = {(type(member), member.value): words for member, words in _STATES}
 
 # History events, by whose history they are in: a contact's and a report's both have "opened".
 CONTACT_EVENTS = {
@@ -45,12 +48,14 @@ CONTACT_EVENTS = {
     "no_response": "The reviewer did not answer in time",
     "reported": "Review reported and hidden",
     "closed": "Closed without a report",
+    "repaired": "Its workflow was lost; repaired by the operator",
 }
 REPORT_EVENTS = {
     "opened": "Report opened; the reviewer was told why the review is hidden",
     "escalated": "Not decided in time: escalated to the moderation team",
     "upheld": "A moderator upheld the report: the review is removed",
     "rejected": "A moderator rejected the report: the review is visible again",
+    "repaired": "Its workflow was lost; started again by the operator, so it can be decided",
 }
 
 # Notifications: what a message was about, and to whom, as the business reading its pages sees it.
@@ -79,7 +84,7 @@ def say(value: StrEnum | None) -> str:
     """The words for a status, grounds, decision, visibility or source."""
     if value is None:
         return ""
-    return STATES.get(value) or _fallback(value.value)
+    return STATES.get((type(value), value.value)) or _fallback(value.value)
 
 
 def event_words(event: Event, contact_id: str) -> str:
@@ -90,6 +95,10 @@ def event_words(event: Event, contact_id: str) -> str:
     detail = event.detail
     if event.type == "closed" and detail.get("by") == "report_window_over":
         return "Closed: the time to report ended"
+    if event.type == "repaired" and detail.get("action") == "closed":
+        return "Its workflow was lost; closed by the operator, the review can be contacted again"
+    if event.type == "repaired":
+        return "Its workflow was lost; started again by the operator"
     if event.type == "reported" and detail.get("grounds") in _GROUNDS:
         return f"{words} ({say(Grounds(detail['grounds'])).split(':')[0].lower()})"
     if event.type == "refused" and detail.get("reason") in _REFUSALS:
