@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,12 +40,23 @@ class Settings(BaseSettings):
     # Where the store, the dev server's SQLite file, written mail and demo credentials live.
     data_dir: Path = Path("data")
 
+    # The store: `sqlite:///<path>` (a file; by default reviewdesk.db in the data folder) or
+    # `postgresql://user:password@host:port/database` for many machines (README, "Beyond one
+    # machine"). Migrations run in place when a process starts.
+    database_url: str | None = None
+
     # Temporal: the embedded dev server by default; point these at a real cluster to move off it.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = DEFAULT_TASK_QUEUE
     temporal_tls: bool = False
     temporal_api_key: SecretStr | None = None
+    # TLS with a client certificate (a self-hosted cluster's mTLS, Temporal Cloud's certificate
+    # authentication): PEM files, read when a process connects. Any of them turns TLS on; the
+    # CA is needed only when the server's certificate is not signed by a public one.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
     # Port of the Temporal Web UI that `reviewdesk up` starts beside the dev server; 0: no UI.
     temporal_ui_port: int = Field(default=8233, ge=0)
 
@@ -68,6 +80,12 @@ class Settings(BaseSettings):
     # The web app (`reviewdesk web`, and `up`): where it listens.
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # The worker's own small HTTP port, on `web_host`: /metrics (Prometheus), /healthz and
+    # /readyz (starter/health.py). Give each worker on one machine its own; 0 turns it off.
+    worker_http_port: int = Field(default=9000, ge=0, lt=65536)
+    # `json`: one JSON object per log line, for a log collector; either way addresses and
+    # tokens are redacted (starter/logs.py).
+    log_format: Literal["text", "json"] = "text"
     # Signs session cookies. Unset: a random one is kept in the data folder (session.key).
     session_secret: SecretStr | None = None
     # The service's own key, never in the store: it derives the one-time links in emails
@@ -95,6 +113,11 @@ class Settings(BaseSettings):
     # How long the web app and the CLI wait for Temporal on one call before answering 503
     # ("try again"): with the worker down an update would otherwise wait for ever.
     temporal_call_timeout: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
+
+    # OpenTelemetry tracing (starter/tracing.py), off unless set: the base URL of an OTLP/HTTP
+    # collector (`http://collector:4318`; spans go to its /v1/traces). Headers such as an API key
+    # come from the standard OTEL_EXPORTER_OTLP_HEADERS.
+    otlp_endpoint: str | None = None
 
     # How long a store write waits for another process's write to finish before it fails; a
     # workflow step that fails so is retried with backoff (a locked store heals, nothing is lost).
@@ -139,8 +162,38 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("temporal_tls_cert and temporal_tls_key go together")
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+            ("sqlite:///", "postgresql://", "postgres://")
+        ):
+            raise ValueError("database_url must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'reviewdesk.db'}"
+
+    @property
+    def store_label(self) -> str:
+        """Where the store is, for a person to read: never the password in the URL."""
+        if not self.store_url.startswith(("postgresql://", "postgres://")):
+            return f"SQLite {self.store_path}"
+        parts = urlsplit(self.store_url)
+        return f"PostgreSQL {parts.hostname}:{parts.port or 5432}{parts.path}"
+
     @property
     def store_path(self) -> Path:
+        """The SQLite file (when the store is on SQLite)."""
+        if self.database_url and self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
         return self.data_dir / "reviewdesk.db"
 
     @property

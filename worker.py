@@ -23,8 +23,9 @@ from activities.report import ReportActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
 from settings import Settings, get_settings
+from starter import tracing
 from starter.loop import run_main
-from store import Database, open_store
+from store import Store, open_store
 from workflows.contact import ReviewerContactWorkflow
 from workflows.delivery import MessageDeliveryWorkflow
 from workflows.report import ReviewReportWorkflow
@@ -55,7 +56,7 @@ def activities_of(
 
 
 def default_activities(
-    client: Client, db: Database, settings: Settings, mailer: Mailer
+    client: Client, db: Store, settings: Settings, mailer: Mailer
 ) -> list[Callable[..., Any]]:
     delivery = DeliveryActivities(db, settings, mailer, client)
     return activities_of(
@@ -80,7 +81,7 @@ def allow_bytecode_caches() -> None:
 
 def build_worker(
     client: Client,
-    db: Database,
+    db: Store,
     settings: Settings,
     *,
     mailer: Mailer | None = None,
@@ -94,11 +95,12 @@ def build_worker(
         activities=activities
         or default_activities(client, db, settings, mailer or mailer_for(settings)),
         **worker_options(settings),
+        **tracing.worker_options(),
     )
 
 
 @asynccontextmanager
-async def drift_checks(client: Client, db: Database, settings: Settings) -> AsyncIterator[None]:
+async def drift_checks(client: Client, db: Store, settings: Settings) -> AsyncIterator[None]:
     """While the worker runs, it compares the store with Temporal every `drift_check_every` and
     logs the counts (`starter.reconcile.watch`); 0 turns that off."""
     from starter.reconcile import watch
@@ -117,22 +119,34 @@ async def drift_checks(client: Client, db: Database, settings: Settings) -> Asyn
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from starter.client import connect
+    from starter.health import worker_http
     from starter.retention import purging
+    from starter.temporal_runtime import install
     from starter.webhooks import seal_clear_secrets
 
+    # Before the client: the SDK's metrics and logs come from the runtime it connects with.
+    sdk = install(metrics_on=bool(settings.worker_http_port))
     client = await connect(settings)
     async with open_store(settings) as db:
         await seal_clear_secrets(db, settings)
         worker = build_worker(client, db, settings)
-        async with worker, drift_checks(client, db, settings), purging(db, settings):
-            logging.getLogger("reviewdesk").info(
-                "worker polling task queue %s", settings.task_queue
-            )
+        async with (
+            worker,
+            drift_checks(client, db, settings),
+            purging(db, settings),
+            worker_http(settings, db, client, sdk) as http,
+        ):
+            log = logging.getLogger("reviewdesk")
+            log.info("worker polling task queue %s", settings.task_queue)
+            if http:
+                log.info("worker metrics and health checks at %s/metrics, /healthz, /readyz", http)
             await stop.wait()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from starter.logs import configure_logging
+
+    configure_logging(get_settings())
 
     async def _run() -> None:
         stop = asyncio.Event()
@@ -141,7 +155,8 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(get_settings(), stop)
 
-    run_main(_run())
+    with tracing.traced(get_settings(), "reviewdesk-worker"):
+        run_main(_run())
 
 
 if __name__ == "__main__":

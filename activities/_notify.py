@@ -6,12 +6,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from delivery.texts import Text
 from delivery.webhooks import EVENT_TYPES, event_body
 from domain.messages import DeliveryPolicy
 from store import outbox, webhooks
+from store.connection import Connection
 from store.records import Business, OutboxMessage
 
 # Tries the messages once now and starts a delivery workflow for each one not sent:
@@ -38,7 +37,7 @@ def outbox_key(subject_id: str, event_type: str, recipient_kind: str) -> str:
 
 
 async def email(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     subject_id: str,
     event_type: str,
@@ -74,7 +73,7 @@ async def email(
 
 
 async def webhook(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     business: Business,
     subject_id: str,

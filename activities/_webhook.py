@@ -5,16 +5,15 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-import aiosqlite
-
 from delivery.sealing import Sealer, Unreadable
 from delivery.webhooks import ENDPOINT_REMOVED, NO_WEBHOOK, SECRET_UNREADABLE, Destination
 from store import webhooks
+from store.connection import Connection
 from store.records import OutboxMessage, now
 
 
 async def destination(
-    conn: aiosqlite.Connection, message: OutboxMessage, sealer: Sealer
+    conn: Connection, message: OutboxMessage, sealer: Sealer
 ) -> Destination | str:
     """The endpoint's URL and the secrets in force now, or why the event cannot go (for good).
 

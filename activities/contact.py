@@ -6,7 +6,6 @@ import contextlib
 from datetime import datetime
 from typing import NamedTuple
 
-import aiosqlite
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -37,8 +36,10 @@ from domain.messages import (
 )
 from domain.refusals import Refusal, refusal_error
 from settings import Settings
-from store import Database, accounts, contacts, history, outbox, reports, reviews
+from starter import metrics
+from store import Store, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
+from store.connection import Connection
 from store.records import AnswerRecord, Business, Contact, ContactRequest, Review, Reviewer
 from workflows.report import ReviewReportWorkflow
 
@@ -60,7 +61,7 @@ class _Opening(NamedTuple):
 class ContactActivities:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         settings: Settings,
         client: Client,
         hand_over: _notify.HandOver | None = None,
@@ -88,6 +89,7 @@ class ContactActivities:
                 raise RuntimeError(f"contact {inp.contact_id} has no request")
             opened = await _opened(conn, inp.contact_id, request.refusal, key)
             decided = None if opened is not None else await self._decide(conn, request, inp)
+        recorded = False
         if decided is not None:
             async with self.db.tx() as conn:
                 # Checked again under the write lock: an attempt of this step that overlaps
@@ -99,14 +101,17 @@ class ContactActivities:
                     await self._record_decision(conn, request, decided, inp)
                     refusal = decided.value if isinstance(decided, Refusal) else None
                     opened = await _opened(conn, inp.contact_id, refusal, key)
+                    recorded = True
         assert opened is not None
+        if recorded:  # counted once committed, and by the one attempt that decided
+            metrics.contact_decided(opened.refusal)
         if opened.refusal is None:
             await _notify.hand_over([key], inp.delivery, self.hand_over)
         return opened
 
     async def _record_decision(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         request: ContactRequest,
         decided: Refusal | _Opening,
         inp: OpenInput,
@@ -120,7 +125,7 @@ class ContactActivities:
         )
 
     async def _decide(
-        self, conn: aiosqlite.Connection, request: ContactRequest, inp: OpenInput
+        self, conn: Connection, request: ContactRequest, inp: OpenInput
     ) -> Refusal | _Opening:
         """Why the contact is refused, or the contact it opens and the email that asks."""
         review = await reviews.get_review(conn, inp.review_id)
@@ -276,7 +281,7 @@ class ContactActivities:
         await _notify.hand_over(keys, inp.delivery, self.hand_over)
         return keys
 
-    async def _file(self, conn: aiosqlite.Connection, inp: FileReportInput) -> list[str]:
+    async def _file(self, conn: Connection, inp: FileReportInput) -> list[str]:
         """``file_report``'s writes, in its transaction; the keys of the messages recorded."""
         contact, review, business, _ = await _parties(conn, inp.contact_id)
         await reports.add_report(
@@ -356,7 +361,7 @@ def _shared(answer: AnswerRecord | None) -> dict[str, str | None]:
 
 
 async def _parties(
-    conn: aiosqlite.Connection, contact_id: str
+    conn: Connection, contact_id: str
 ) -> tuple[Contact, Review, Business, Reviewer]:
     """The contact and everyone in it; a missing one is a bug, so retrying will not help."""
     contact = await contacts.get_contact(conn, contact_id)
@@ -371,7 +376,7 @@ async def _parties(
 
 
 async def _opened(
-    conn: aiosqlite.Connection, contact_id: str, refusal: str | None, key: str
+    conn: Connection, contact_id: str, refusal: str | None, key: str
 ) -> Opened | None:
     """What an attempt of ``open_and_request`` decided, if one did: the request's refusal as
     recorded, or its email and the deadline that email states (a retried or re-driven opening
@@ -383,7 +388,7 @@ async def _opened(
     return Opened(deadline=await contacts.deadline_of(conn, contact_id))
 
 
-async def _filed(conn: aiosqlite.Connection, report_id: str) -> list[str] | None:
+async def _filed(conn: Connection, report_id: str) -> list[str] | None:
     """The business's messages about the report an earlier attempt of ``file_report`` filed,
     if one did."""
     if await reports.get_report(conn, report_id) is None:
@@ -398,7 +403,7 @@ async def _filed(conn: aiosqlite.Connection, report_id: str) -> list[str] | None
 
 
 async def _refusal(
-    conn: aiosqlite.Connection, review: Review | None, contact_id: str, business_id: str
+    conn: Connection, review: Review | None, contact_id: str, business_id: str
 ) -> Refusal | None:
     """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on."""
     # Another business's review is answered exactly like one that does not exist.
@@ -417,7 +422,7 @@ async def _refusal(
 
 
 async def _refuse(
-    conn: aiosqlite.Connection, contact_id: str, refusal: Refusal, at: datetime
+    conn: Connection, contact_id: str, refusal: Refusal, at: datetime
 ) -> None:
     await contacts.refuse_request(conn, contact_id, refusal.value)
     await history.add_event(
@@ -426,7 +431,7 @@ async def _refuse(
 
 
 async def _open(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request: ContactRequest,
     review: Review,
     opened_at: datetime,
@@ -453,7 +458,7 @@ async def _open(
 
 
 async def _record_request(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     contact: Contact,
     reviewer: Reviewer,
     token: str,
@@ -476,7 +481,7 @@ async def _record_request(
 
 
 async def _business_and_reviewer(
-    conn: aiosqlite.Connection, review: Review
+    conn: Connection, review: Review
 ) -> tuple[Business, Reviewer]:
     business = await accounts.get_business(conn, review.business_id)
     reviewer = await accounts.get_reviewer(conn, review.reviewer_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import sqlite3
 import time
 from datetime import timedelta
 
@@ -29,7 +28,9 @@ from delivery.webhooks import NO_WEBHOOK, Destination, WebhookSender
 from domain import message_workflow_id
 from domain.messages import DeliveryPolicy, DispatchInput, MessageInput
 from settings import Settings
-from store import Database, outbox
+from starter import metrics
+from store import Store, outbox
+from store.errors import StoreUnavailable
 from store.records import OutboxMessage, now
 
 # After a first attempt failed, messages by the same route (email, or one webhook endpoint) go
@@ -42,7 +43,7 @@ TIMED_OUT = "timed out"
 class DeliveryActivities:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         settings: Settings,
         mailer: Mailer,
         client: Client,
@@ -162,19 +163,23 @@ class DeliveryActivities:
         limit: timedelta | None = None,
     ) -> None:
         """Sends a pending message once and marks it sent; a failure is counted and raised."""
+        metrics.DELIVERY_ATTEMPTS.labels(message.channel).inc()
         try:
             async with asyncio.timeout(limit.total_seconds() if limit else None):
                 await self._send(message, webhook)
         except TimeoutError:
+            metrics.DELIVERY_FAILURES.labels(message.channel).inc()
             await self._note_attempt(message.key, TIMED_OUT)
             raise DeliveryError(TIMED_OUT, TIMED_OUT) from None
         except asyncio.CancelledError:
+            metrics.DELIVERY_FAILURES.labels(message.channel).inc()
             # The step timed out or the worker is stopping: still an attempt, recorded even so,
             # so that the step's retry leaves the message to its workflow instead of sending it
             # inline again. Shielded: the write must land although this task is cancelled.
             await asyncio.shield(self._note_attempt(message.key, TIMED_OUT))
             raise
         except Exception as err:
+            metrics.DELIVERY_FAILURES.labels(message.channel).inc()
             failure = DeliveryError.of(err)
             await self._note_attempt(message.key, failure.detail)
             raise failure from None
@@ -196,7 +201,7 @@ class DeliveryActivities:
                 async with self.db.tx() as conn:
                     await outbox.mark_sent(conn, key, now())
                 return
-            except sqlite3.OperationalError:
+            except StoreUnavailable:
                 # Another try may wait as long as the busy timeout: it must end in time.
                 if _attempt_time_left() <= self.db.busy_timeout + timedelta(seconds=delay + 1):
                     raise
@@ -245,6 +250,8 @@ class DeliveryActivities:
                 key,
                 f"gave up after {attempts} attempts" + (f"; last: {last}" if last else ""),
             )
+        if message is not None and message.status == "pending":
+            metrics.DELIVERY_GIVEN_UP.labels(message.channel).inc()
 
 
 def _route(message: OutboxMessage) -> tuple[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiosqlite
 from temporalio import activity
 
 from activities import _notify
@@ -10,7 +9,9 @@ from delivery import texts
 from domain.enums import Decision, ReportStatus, Visibility
 from domain.messages import ApplyDecisionInput, ReportStepInput
 from settings import Settings
-from store import Database, accounts, history, reports, reviews
+from starter import metrics
+from store import Store, accounts, history, reports, reviews
+from store.connection import Connection
 from store.records import Business, Report, Review, Reviewer
 
 _OUTCOME = {
@@ -21,7 +22,7 @@ _OUTCOME = {
 
 class ReportActivities:
     def __init__(
-        self, db: Database, settings: Settings, hand_over: _notify.HandOver | None = None
+        self, db: Store, settings: Settings, hand_over: _notify.HandOver | None = None
     ) -> None:
         self.db = db
         self.settings = settings
@@ -70,6 +71,7 @@ class ReportActivities:
                 at=inp.at,
             )
             await history.add_event(conn, subject_id=report.id, type="escalated", at=inp.at)
+        metrics.ESCALATIONS.inc()
         await _notify.hand_over([key], inp.delivery, self.hand_over)
         return [key]
 
@@ -129,12 +131,13 @@ class ReportActivities:
                 at=inp.at,
                 detail={"moderator_id": decision.moderator_id},
             )
+        metrics.REPORTS_DECIDED.labels(inp.decision.value).inc()
         await _notify.hand_over(keys, inp.delivery, self.hand_over)
         return keys
 
 
 async def _parties(
-    conn: aiosqlite.Connection, report_id: str
+    conn: Connection, report_id: str
 ) -> tuple[Report, Review, Business, Reviewer]:
     report = await reports.get_report(conn, report_id)
     if report is None:

@@ -30,7 +30,7 @@ from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
 from bench.bare_workflows.report import BareReportWorkflow
 from delivery.links import Links, Purpose, secret_key
 from settings import Settings
-from store import Database, outbox
+from store import Store, outbox
 
 # How long a client waits to look (again) once a window should have closed.
 POLL = 0.25
@@ -171,8 +171,9 @@ class ReviewdeskDriver:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        store: Database,
+        store: Store,
         *,
+        settings: Settings,
         business_keys: dict[str, str],
         moderator_key: str,
         concurrency: int,
@@ -180,8 +181,8 @@ class ReviewdeskDriver:
     ) -> None:
         self.http = http
         self.store = store
-        # The worker puts each reply link into its email from the key in the store's folder.
-        self.links = Links(secret_key(Settings(_env_file=None, data_dir=store.path.parent)), "")
+        # The worker puts each reply link into its email from the key it keeps in the data folder.
+        self.links = Links(secret_key(settings), "")
         self.business_keys = business_keys
         self.moderator_key = moderator_key
         self.slots = Slots(concurrency)

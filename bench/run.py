@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ if __package__ in (None, ""):
 
 import httpx
 
+from bench import pgcluster
 from bench.anatomy import opening_parts
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
@@ -67,7 +69,7 @@ from bench.world import World, seed
 from domain import contact_workflow_id
 from starter.client import connect
 from starter.loop import loop_factory, run_main
-from store import Database
+from store import Store, open_store
 
 DELIVERY = "MessageDeliveryWorkflow"
 TARGETS = {
@@ -89,6 +91,13 @@ def log(message: str) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Reviewdesk against the bare Temporal engine, on the embedded default."
+    )
+    p.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="Reviewdesk's store: the SQLite file (default), or PostgreSQL in a throwaway cluster"
+        " the run starts (Debian's postgresql package); the bare engine has none",
     )
     p.add_argument("--contacts", type=int, default=1000, help="lifecycles per system (1000)")
     p.add_argument("--open-contacts", type=int, default=10_000, help="contacts left open (10000)")
@@ -297,11 +306,17 @@ async def bare_lifecycles(
 
 
 def _reviewdesk_driver(
-    http: httpx.AsyncClient, store: Database, world: World, rec: Recorder, concurrency: int
+    http: httpx.AsyncClient,
+    stack: Stack,
+    store: Store,
+    world: World,
+    rec: Recorder,
+    concurrency: int,
 ) -> ReviewdeskDriver:
     return ReviewdeskDriver(
         http,
         store,
+        settings=stack.settings(),
         business_keys=world.business_keys,
         moderator_key=world.moderator_key,
         concurrency=concurrency,
@@ -310,14 +325,14 @@ def _reviewdesk_driver(
 
 
 async def reviewdesk_lifecycles(
-    stack: Stack, args: argparse.Namespace, world: World, store: Database, plans: list[Plan]
+    stack: Stack, args: argparse.Namespace, world: World, store: Store, plans: list[Plan]
 ) -> dict[str, Any]:
     client = await connect(stack.settings())
     limits = _limits(args.concurrency)
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
-            return _reviewdesk_driver(http, store, world, rec, concurrency)
+            return _reviewdesk_driver(http, stack, store, world, rec, concurrency)
 
         quick = make_plans(1, 0, 0)[0]  # replied, then closed: no window to wait for
         warm_rec, alone_rec = Recorder(), Recorder()
@@ -377,9 +392,27 @@ async def _time_page(http: httpx.AsyncClient, path: str, samples: int) -> dict[s
     }
 
 
-async def _count(store: Database, sql: str, *params: str) -> int:
-    async with store.read() as conn, conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
+async def _store_used(store: Store) -> str:
+    """Which database Reviewdesk's store is on, and how durable its commits are."""
+    if store.dialect != "postgresql":
+        return f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), in the data folder"
+    async with store.read() as conn:
+        row = await conn.fetch_one("SELECT current_setting('server_version')", ())
+    version = str(row[0]).split()[0] if row else "?"
+    return f"PostgreSQL {version} (loopback, fsync on, synchronous_commit off), throwaway cluster"
+
+
+async def _store_mb(stack: Stack, store: Store) -> float:
+    if store.dialect == "postgresql":
+        size = await _count(store, "SELECT pg_database_size(current_database())")
+        return size / (1024 * 1024)
+    path = stack.settings().store_path
+    return file_mb(*(path.with_name(path.name + end) for end in ("", "-wal", "-shm")))
+
+
+async def _count(store: Store, sql: str, *params: str) -> int:
+    async with store.read() as conn:
+        row = await conn.fetch_one(sql, params)
     return int(row[0]) if row else 0
 
 
@@ -420,7 +453,7 @@ async def open_contacts(
     stack: Stack,
     args: argparse.Namespace,
     world: World,
-    store: Database,
+    store: Store,
     worker_pid: int,
     deadline: float | None,
 ) -> dict[str, Any]:
@@ -435,7 +468,7 @@ async def open_contacts(
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver_for(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
-            return _reviewdesk_driver(http, store, world, rec, concurrency)
+            return _reviewdesk_driver(http, stack, store, world, rec, concurrency)
 
         # First the latency at a steady load below saturation, on a system with nothing else to
         # do; then the rest as fast as the clients can open them.
@@ -498,10 +531,7 @@ async def open_contacts(
         "temporal_db_mb": round(
             file_mb(data / "temporal.db", data / "temporal.db-wal", data / "temporal.db-shm"), 1
         ),
-        "store_db_mb": round(
-            file_mb(data / "reviewdesk.db", data / "reviewdesk.db-wal", data / "reviewdesk.db-shm"),
-            1,
-        ),
+        "store_db_mb": round(await _store_mb(stack, store), 1),
     }
     business = world.businesses[0]
     async with (
@@ -557,6 +587,7 @@ def table(results: dict[str, Any]) -> str:
         f"Reviewdesk bench: {machine['cpu_count']} cores, load average at start "
         f"{machine['loadavg_at_start'][0]}, at end {machine['loadavg_at_end'][0]}, "
         f"event loop {machine['event_loop']}",
+        f"Reviewdesk's store: {results['store']}",
         "",
         f"{'lifecycle throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
         row("lifecycles", rd["contacts"], " + ".join(str(r["contacts"]) for r in runs)),
@@ -654,7 +685,12 @@ def table(results: dict[str, Any]) -> str:
         row("worker resident memory, MiB", opened["worker_rss_mb"]),
         row("worker resident memory at its peak, MiB", opened["worker_peak_rss_mb"]),
         row("server database (temporal.db + WAL), MiB", opened["temporal_db_mb"]),
-        row("store (reviewdesk.db + WAL), MiB", opened["store_db_mb"]),
+        row(
+            "store (PostgreSQL database), MiB"
+            if results["store"].startswith("PostgreSQL")
+            else "store (reviewdesk.db + WAL), MiB",
+            opened["store_db_mb"],
+        ),
     ]
     for key, label in (
         ("dashboard", "business dashboard, first page"),
@@ -682,16 +718,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     temporary = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-")) if temporary else args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(data_dir)
     results: dict[str, Any] = {
         "machine": _machine(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     }
     plans = make_plans(args.contacts, args.report_share, args.decide_share)
+    cluster: pgcluster.PgCluster | None = None
+    stack = Stack(data_dir)
     try:
+        if args.store == "postgres":
+            log("starting a throwaway PostgreSQL cluster for the store")
+            cluster = await asyncio.to_thread(pgcluster.start_cluster, durable=True)
+            database_url = await asyncio.to_thread(cluster.create_database, "reviewdesk")
+            stack = Stack(data_dir, database_url=database_url)
         log(f"starting the dev server, worker and web app (data in {data_dir})")
         await stack.start_server()
-        async with Database(stack.settings().store_path) as store:
+        async with open_store(stack.settings()) as store:
+            results["store"] = await _store_used(store)
             world = await seed(
                 store,
                 businesses=args.businesses,
@@ -735,6 +778,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             )
     finally:
         await stack.close()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -105,7 +105,10 @@ class Stack:
     temporal_address: str = ""
     web_port: int = 0
     ui_port: int = 0
+    worker_http_port: int = 0
     task_queue: str = "reviewdesk-bench"
+    # The store: the SQLite file in the data folder unless this names a PostgreSQL database.
+    database_url: str | None = None
     server: DevServer | None = None
     processes: dict[str, Process] = field(default_factory=dict)
 
@@ -113,6 +116,8 @@ class Stack:
         self.temporal_address = self.temporal_address or f"127.0.0.1:{self.ports.pick()}"
         self.web_port = self.web_port or self.ports.pick()
         self.ui_port = self.ui_port or self.ports.pick()
+        # The worker serves its metrics and health checks, as by default, on a port of its own.
+        self.worker_http_port = self.worker_http_port or self.ports.pick()
 
     @property
     def base_url(self) -> str:
@@ -122,6 +127,7 @@ class Stack:
         return Settings(
             _env_file=None,
             data_dir=self.data_dir,
+            database_url=self.database_url,
             temporal_address=self.temporal_address,
             temporal_ui_port=self.ui_port,
             task_queue=self.task_queue,
@@ -138,7 +144,9 @@ class Stack:
             "task_queue": self.task_queue,
             "web_host": "127.0.0.1",
             "web_port": str(self.web_port),
+            "worker_http_port": str(self.worker_http_port),
             "public_base_url": self.base_url,
+            **({"database_url": self.database_url} if self.database_url else {}),
             **settings,
         }
         env.update({f"REVIEWDESK_{k.upper()}": v for k, v in values.items()})
@@ -164,6 +172,7 @@ class Stack:
 
     async def start_worker(self, **settings: str) -> Process:
         """``python worker.py``, exactly as an operator runs it."""
+        self.ports.release(self.worker_http_port)
         process = self._spawn("worker", [sys.executable, "worker.py"], self.env(**settings))
         async with asyncio.timeout(60):
             await self._wait_log(process, "worker polling task queue")

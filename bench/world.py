@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from domain.enums import ReviewSource
-from store import Database, accounts, reviews
+from store import Store, accounts, reviews
 from store.accounts import hash_secret, new_api_key
 from store.records import now
 
@@ -29,7 +29,7 @@ class World:
         return list(self.business_keys)
 
 
-async def seed(db: Database, *, businesses: int, counts: dict[str, int]) -> World:
+async def seed(db: Store, *, businesses: int, counts: dict[str, int]) -> World:
     world = World(moderator_key=new_api_key("mod"))
     at = now()
     async with db.tx() as conn:

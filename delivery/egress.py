@@ -33,6 +33,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 RESOLVE_TIMEOUT = timedelta(seconds=5)
 NOT_PUBLIC = "The URL must be https to a public address that resolves."
 ONLY_HTTPS = "Only https:// URLs are allowed."
+# NAT64 prefixes (RFC 6052, RFC 8215): the translator reaches whatever IPv4 address is inside.
+# Python 3.13 counts the second as private and 3.11 as global; neither is ours to decide.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
 class NotAllowed(Exception):
@@ -57,6 +60,8 @@ def is_public(ip: IPAddress) -> bool:
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is not None:
             return is_public(embedded)
+        if ip.teredo is not None or any(ip in net for net in _NAT64):
+            return False
     return ip.is_global and not (
         ip.is_loopback
         or ip.is_private
@@ -69,8 +74,13 @@ def is_public(ip: IPAddress) -> bool:
 
 def is_local(ip: IPAddress) -> bool:
     """Loopback or a private range: what ``allow_private`` opens, and nothing more special."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return is_local(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_local(ip.ipv4_mapped)
+        # A tunnel or a translator to IPv4 is no neighbour, whatever it carries: Python 3.13
+        # counts 6to4 as private, 3.11 does not.
+        if ip.sixtofour is not None or ip.teredo is not None or any(ip in n for n in _NAT64):
+            return False
     if ip.is_loopback:
         return True
     return ip.is_private and not (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 from domain.enums import Answer, Decision, Grounds, RequestedItem, WebhookEvent
 from domain.refusals import Refused
 from settings import Settings, get_settings
-from starter import keys
+from starter import keys, tracing
 from starter.client import connect
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody, WebhookBody
 from starter.loop import run_main
@@ -130,19 +131,25 @@ def up(
 ) -> None:
     """Start the embedded Temporal dev server and the worker, with demo data; Ctrl-C stops all."""
     from starter.devserver import DevServer
+    from starter.health import worker_http
+    from starter.logs import configure_logging
     from starter.retention import purging
     from starter.seed import seed_demo
+    from starter.temporal_runtime import install
     from starter.web.app import create_app
     from starter.web.serve import serve
     from worker import build_worker, drift_checks
 
     settings = get_settings()
+    # Warnings only: this terminal shows where things are, not every request.
+    configure_logging(settings, level=logging.WARNING)
 
     async def go() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        sdk = install(metrics_on=bool(settings.worker_http_port))
         server = DevServer(settings)
         typer.echo(f"Starting Temporal dev server on {settings.temporal_address} ...")
         await server.start()
@@ -159,6 +166,7 @@ def up(
                     build_worker(client, db, settings),
                     drift_checks(client, db, settings),
                     purging(db, settings),
+                    worker_http(settings, db, client, sdk) as worker_url,
                 ):
                     await _wait_listening(settings, web)
                     base = settings.public_base_url
@@ -169,7 +177,9 @@ def up(
                         f"  moderation queue:   {base}/moderation\n"
                         f"  API and its docs:   {base}/api/v1/docs\n"
                         + _ui_line(settings)
-                        + f"  emails (.eml):      {settings.mail_dir}\n"
+                        + _health_lines(settings, worker_url)
+                        + f"  store:              {settings.store_label}\n"
+                        f"  emails (.eml):      {settings.mail_dir}\n"
                         f"  demo credentials:   {settings.demo_file}\n"
                         + _demo_keys(settings)
                         + "Press Ctrl-C to stop."
@@ -182,7 +192,9 @@ def up(
             await server.stop()
         typer.echo("Stopped.")
 
-    _run(go())
+    # The web app and the worker share this process, and so its service name.
+    with tracing.traced(settings, "reviewdesk"):
+        _run(go())
 
 
 async def _wait_listening(settings: Settings, web: asyncio.Task[None]) -> None:
@@ -205,6 +217,15 @@ def _ui_line(settings: Settings) -> str:
     return f"  Temporal Web UI:    http://localhost:{settings.temporal_ui_port}\n"
 
 
+def _health_lines(settings: Settings, worker_url: str | None) -> str:
+    """Where Prometheus and probes reach the web app and the worker (not through a proxy)."""
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    lines = f"  web app metrics:    {web}/metrics  (health: /healthz, /readyz)\n"
+    if worker_url:
+        lines += f"  worker metrics:     {worker_url}/metrics  (health: /healthz, /readyz)\n"
+    return lines
+
+
 def _demo_keys(settings: Settings) -> str:
     if not settings.demo_file.exists():
         return ""
@@ -217,16 +238,21 @@ def web() -> None:
     """Run the web app alone, against the configured Temporal and store (workers run elsewhere)."""
     import uvicorn
 
+    from starter.logs import configure_logging
+    from starter.temporal_runtime import install
     from starter.web.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.web_host,
-        port=settings.web_port,
-        access_log=False,
-        log_config=None,
-    )
+    configure_logging(settings)
+    install(metrics_on=False)  # the SDK's own log lines through ours
+    with tracing.traced(settings, "reviewdesk-web"):
+        uvicorn.run(
+            create_app(settings),
+            host=settings.web_host,
+            port=settings.web_port,
+            access_log=False,
+            log_config=None,
+        )
 
 
 @app.command("worker")
@@ -255,7 +281,7 @@ def seed_command(
     if demo:
         typer.echo(f"Demo data seeded; credentials and ids written to {settings.demo_file}")
     else:
-        typer.echo(f"Store ready at {settings.store_path}")
+        typer.echo(f"Store ready: {settings.store_label}")
 
 
 @app.command("purge")

@@ -15,13 +15,13 @@ import typer
 
 from settings import get_settings
 from starter.loop import run_main
-from store import Database, accounts, open_store
+from store import Store, accounts, open_store
 from store.accounts import hash_secret
 
 app = typer.Typer(help="The API keys businesses and moderators sign in with.", no_args_is_help=True)
 
 
-async def rotate(db: Database, account_id: str) -> str | None:
+async def rotate(db: Store, account_id: str) -> str | None:
     """The account's new key (its hash replaces the old one's), or None without such account."""
     async with db.tx() as conn:
         if await accounts.get_business(conn, account_id) is not None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-import aiosqlite
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -38,7 +37,8 @@ from domain.messages import (
 )
 from settings import Settings
 from starter.workflow_inputs import contact_input, delivery_policy
-from store import Database, contacts, drift, reports
+from store import Store, contacts, drift, reports
+from store.connection import Connection
 from store.records import Contact, Report, now
 from workflows.contact import ReviewerContactWorkflow
 from workflows.report import ReviewReportWorkflow
@@ -125,7 +125,7 @@ def expected_of(contacts_open: Sequence[Contact], pending: Sequence[Report]) -> 
     ]
 
 
-async def find(db: Database, client: Client, settings: Settings) -> list[Disagreement]:
+async def find(db: Store, client: Client, settings: Settings) -> list[Disagreement]:
     """Every record the store holds open whose workflow is not running for it."""
     async with db.read() as conn:
         records = expected_of(
@@ -144,7 +144,7 @@ async def find(db: Database, client: Client, settings: Settings) -> list[Disagre
     return [d for d in found if now_open.get(d.record.id) == d.record.status]
 
 
-async def _current(conn: aiosqlite.Connection, found: Sequence[Disagreement]) -> list[Expected]:
+async def _current(conn: Connection, found: Sequence[Disagreement]) -> list[Expected]:
     contact_ids = [d.record.id for d in found if d.record.kind == "contact"]
     report_ids = [d.record.id for d in found if d.record.kind == "report"]
     now_contacts = (await contacts.contacts_by_id(conn, contact_ids)).values()
@@ -158,7 +158,7 @@ async def _current(conn: aiosqlite.Connection, found: Sequence[Disagreement]) ->
 # --- repairs -------------------------------------------------------------------------------------
 
 
-async def repair(db: Database, client: Client, settings: Settings, found: Disagreement) -> str:
+async def repair(db: Store, client: Client, settings: Settings, found: Disagreement) -> str:
     """Repairs one disagreement and says what it did, in words."""
     record = found.record
     if record.kind == "report":
@@ -175,7 +175,7 @@ async def repair(db: Database, client: Client, settings: Settings, found: Disagr
 
 
 async def _redrive_contact(
-    db: Database, client: Client, settings: Settings, record: Expected
+    db: Store, client: Client, settings: Settings, record: Expected
 ) -> str:
     async with db.read() as conn:
         contact = await contacts.get_contact(conn, record.id)
@@ -204,7 +204,7 @@ async def _redrive_contact(
 
 
 async def _redrive_report(
-    db: Database, client: Client, settings: Settings, record: Expected
+    db: Store, client: Client, settings: Settings, record: Expected
 ) -> str:
     async with db.read() as conn:
         report = await reports.get_report(conn, record.id)
@@ -243,7 +243,7 @@ async def _start(client: Client, settings: Settings, run: Any, inp: Any, workflo
     return True
 
 
-async def reconcile(db: Database, client: Client, settings: Settings, *, apply: bool) -> list[str]:
+async def reconcile(db: Store, client: Client, settings: Settings, *, apply: bool) -> list[str]:
     """The lines `reviewdesk reconcile` prints: each disagreement and, with ``apply``, its
     repair."""
     found = await find(db, client, settings)
@@ -274,7 +274,7 @@ class DriftCount:
 LAST = DriftCount()
 
 
-async def watch(db: Database, client: Client, settings: Settings) -> None:
+async def watch(db: Store, client: Client, settings: Settings) -> None:
     """Every ``drift_check_every``, counts the disagreements and logs the counts; runs until
     cancelled. Repairs are left to a person (`reviewdesk reconcile --apply`)."""
     every = settings.drift_check_every.total_seconds()

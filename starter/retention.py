@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from delivery.mail import FileMailer
 from settings import Settings
-from store import Database, retention
+from store import Store, retention
 from store.records import now
 
 log = logging.getLogger("reviewdesk.retention")
@@ -22,7 +22,7 @@ CHECKPOINT_WAIT = timedelta(seconds=1)
 
 
 async def purge_due(
-    db: Database, settings: Settings, at: datetime | None = None
+    db: Store, settings: Settings, at: datetime | None = None
 ) -> retention.Purged:
     """Purges every case that ended `retention` or longer before ``at`` (now), with the files
     of its emails: without an SMTP server they are the platform's copy of what was sent."""
@@ -43,7 +43,7 @@ def _remove_files(mailer: FileMailer, keys: tuple[str, ...]) -> None:
         mailer.path_for(key).unlink(missing_ok=True)
 
 
-async def keep_purging(db: Database, settings: Settings) -> None:
+async def keep_purging(db: Store, settings: Settings) -> None:
     """Purges now and every `retention_check_every`, until cancelled. Several workers may each
     do so: a purge is one transaction, and finds what another purged marked."""
     while True:
@@ -64,7 +64,7 @@ async def keep_purging(db: Database, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def purging(db: Database, settings: Settings) -> AsyncIterator[None]:
+async def purging(db: Store, settings: Settings) -> AsyncIterator[None]:
     """`keep_purging` for as long as the block runs."""
     task = asyncio.create_task(keep_purging(db, settings))
     try:

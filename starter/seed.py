@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.enums import ReviewSource
-from store import Database, accounts, reviews
+from store import Store, accounts, reviews
 from store.accounts import hash_secret, new_api_key
 from store.records import now
 
@@ -82,7 +82,7 @@ REVIEWS = [
 ]
 
 
-async def seed_demo(db: Database, demo_file: Path) -> dict[str, Any]:
+async def seed_demo(db: Store, demo_file: Path) -> dict[str, Any]:
     known = json.loads(demo_file.read_text()) if demo_file.exists() else {}
     keys: dict[str, str] = known.get("api_keys", {})
     at = now()

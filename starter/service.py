@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import timedelta
@@ -43,8 +42,9 @@ from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBo
 from starter.unavailable import NotSent, Unavailable, deadline
 from starter.webhooks import WebhookEndpoints
 from starter.workflow_inputs import contact_input
-from store import Database, accounts, contacts, history, outbox, reports, reviews
+from store import Store, accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
+from store.errors import Conflict
 from store.records import (
     AnswerRecord,
     Business,
@@ -160,7 +160,7 @@ def _unavailable(err: RPCError) -> Unavailable:
 
 
 class Reviewdesk:
-    def __init__(self, client: Client, db: Database, settings: Settings) -> None:
+    def __init__(self, client: Client, db: Store, settings: Settings) -> None:
         self.client = client
         self.db = db
         self.settings = settings
@@ -207,7 +207,7 @@ class Reviewdesk:
                     created_at=now(),
                     idempotency_key=idempotency_key,
                 )
-        except sqlite3.IntegrityError:
+        except Conflict:
             # The same Idempotency-Key arrived twice at once; the first one stands.
             async with self.db.read() as conn:
                 prior = await contacts.request_for_idempotency_key(
@@ -400,7 +400,7 @@ class Reviewdesk:
                     idempotency_key=key,
                     at=now(),
                 )
-        except sqlite3.IntegrityError:
+        except Conflict:
             # The same key twice at once: both send the first one's update.
             return await self._prior_action(contact_id, action, key)
         return f"{action}-{action_id}"
@@ -492,7 +492,7 @@ class Reviewdesk:
         try:
             async with self.db.tx() as conn:
                 await contacts.add_answer(conn, draft, idempotency_key=key)
-        except sqlite3.IntegrityError:
+        except Conflict:
             # The same key twice at once: the first one's draft stands, and both send its update.
             first = await self._answer_for_key(contact.id, key)
             if first is None:
@@ -576,7 +576,7 @@ class Reviewdesk:
         try:
             async with self.db.tx() as conn:
                 await reports.add_decision(conn, draft, idempotency_key=key)
-        except sqlite3.IntegrityError:
+        except Conflict:
             # The same key twice at once: the first one's draft stands, and both send its update.
             async with self.db.read() as conn:
                 first = await reports.decision_for_key(conn, report.id, moderator_id, key or "")

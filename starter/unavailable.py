@@ -9,13 +9,14 @@ idempotency key finds the same draft and sends the same update, and gets its own
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
+
+from store.errors import StoreUnavailable
 
 RETRY_AFTER_SECONDS = 5
 MESSAGE = "The service is busy or briefly unavailable; please try again in a few seconds."
@@ -47,31 +48,15 @@ class NotSent(Unavailable):
     fault."""
 
 
-# The store's own way of saying so: locked past its busy timeout, a disk error, a file that
-# cannot be opened. Constraint violations are IntegrityError, a sibling, and stay bugs.
-STORE_ERRORS = (sqlite3.OperationalError,)
+# The store's own way of saying so (locked past its busy timeout, unreachable, a disk error);
+# each backend raises it for its driver's outages. A bug in a statement stays a 500.
+STORE_ERRORS = (StoreUnavailable,)
 UNAVAILABLE_ERRORS = (Unavailable, *STORE_ERRORS)
-
-
-# What SQLite says when it cannot be reached or written now, as opposed to a bug in a statement
-# ("no such column", a syntax error), which must stay a 500 that someone looks at.
-_STORE_OUTAGES = (
-    "locked",
-    "busy",
-    "disk i/o",
-    "unable to open",
-    "disk is full",
-    "readonly",
-    "not a database",
-)
 
 
 def is_outage(err: BaseException) -> bool:
     """True for Temporal or the store not answering; False for a store error that is a bug."""
-    if isinstance(err, Unavailable):
-        return True
-    message = str(err).lower()
-    return any(sign in message for sign in _STORE_OUTAGES)
+    return isinstance(err, UNAVAILABLE_ERRORS)
 
 
 def describe(err: BaseException) -> str:

@@ -8,7 +8,6 @@ is refused as if it did not exist. A secret is returned once, when made, and kep
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +25,9 @@ from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.inputs import WebhookBody
 from starter.unavailable import deadline
-from store import Database, accounts, outbox
+from store import Store, accounts, outbox
 from store import webhooks as stored
+from store.errors import Conflict
 from store.records import OutboxMessage, now
 from store.webhooks import MAX_ENDPOINTS, WebhookEndpoint
 
@@ -78,7 +78,7 @@ class WebhookEndpoints:
     def __init__(
         self,
         client: Client,
-        db: Database,
+        db: Store,
         settings: Settings,
         *,
         egress: Egress | None = None,
@@ -127,7 +127,7 @@ class WebhookEndpoints:
                     idempotency_key=idempotency_key,
                 )
                 endpoint = await stored.get_endpoint(conn, endpoint_id)
-        except sqlite3.IntegrityError:
+        except Conflict:
             # The same key twice at once: the first one stands.
             first = await self._registered(business_id, idempotency_key or "")
             if first is None:
@@ -330,7 +330,7 @@ class WebhookEndpoints:
             )
 
 
-async def seal_clear_secrets(db: Database, settings: Settings) -> None:
+async def seal_clear_secrets(db: Store, settings: Settings) -> None:
     """Seals the secrets the endpoints migration moved in clear from ``businesses``: a worker
     does it when it starts, so they stay in clear no longer than the upgrade. Each is sealed in
     the standard's form of the same key, so a receiver keeps the key it had."""

@@ -7,8 +7,7 @@ import secrets
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
+from store.connection import Connection
 from store.records import Business, Moderator, Reviewer, fetch_one, ts
 
 
@@ -24,7 +23,7 @@ def hash_secret(secret: str) -> str:
 
 
 async def add_business(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     name: str,
@@ -33,19 +32,19 @@ async def add_business(
     created_at: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO businesses (id, name, email, api_key_hash, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO businesses (id, name, email, api_key_hash, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (id, name, email, api_key_hash, ts(created_at)),
     )
 
 
-async def set_business_key(conn: aiosqlite.Connection, business_id: str, key_hash: str) -> None:
+async def set_business_key(conn: Connection, business_id: str, key_hash: str) -> None:
     await conn.execute(
         "UPDATE businesses SET api_key_hash = ? WHERE id = ?", (key_hash, business_id)
     )
 
 
-async def get_business(conn: aiosqlite.Connection, business_id: str) -> Business | None:
+async def get_business(conn: Connection, business_id: str) -> Business | None:
     row = await fetch_one(
         conn,
         "SELECT id, name, email, created_at FROM businesses WHERE id = ?",
@@ -54,7 +53,7 @@ async def get_business(conn: aiosqlite.Connection, business_id: str) -> Business
     return Business.model_validate(dict(row)) if row else None
 
 
-async def business_for_key(conn: aiosqlite.Connection, api_key: str) -> Business | None:
+async def business_for_key(conn: Connection, api_key: str) -> Business | None:
     row = await fetch_one(
         conn,
         "SELECT id, name, email, created_at FROM businesses WHERE api_key_hash = ?",
@@ -64,7 +63,7 @@ async def business_for_key(conn: aiosqlite.Connection, api_key: str) -> Business
 
 
 async def add_moderator(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     name: str,
@@ -72,23 +71,24 @@ async def add_moderator(
     created_at: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO moderators (id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO moderators (id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (id, name, api_key_hash, ts(created_at)),
     )
 
 
-async def set_moderator_key(conn: aiosqlite.Connection, moderator_id: str, key_hash: str) -> None:
+async def set_moderator_key(conn: Connection, moderator_id: str, key_hash: str) -> None:
     await conn.execute(
         "UPDATE moderators SET api_key_hash = ? WHERE id = ?", (key_hash, moderator_id)
     )
 
 
-async def get_moderator(conn: aiosqlite.Connection, moderator_id: str) -> Moderator | None:
+async def get_moderator(conn: Connection, moderator_id: str) -> Moderator | None:
     row = await fetch_one(conn, "SELECT id, name FROM moderators WHERE id = ?", (moderator_id,))
     return Moderator.model_validate(dict(row)) if row else None
 
 
-async def moderator_for_key(conn: aiosqlite.Connection, api_key: str) -> Moderator | None:
+async def moderator_for_key(conn: Connection, api_key: str) -> Moderator | None:
     row = await fetch_one(
         conn, "SELECT id, name FROM moderators WHERE api_key_hash = ?", (hash_secret(api_key),)
     )
@@ -96,7 +96,7 @@ async def moderator_for_key(conn: aiosqlite.Connection, api_key: str) -> Moderat
 
 
 async def key_hash_of(
-    conn: aiosqlite.Connection, role: Literal["business", "moderator"], account_id: str
+    conn: Connection, role: Literal["business", "moderator"], account_id: str
 ) -> str | None:
     """The hash of the account's current API key; None without an account or a key."""
     table = "businesses" if role == "business" else "moderators"
@@ -105,15 +105,16 @@ async def key_hash_of(
 
 
 async def add_reviewer(
-    conn: aiosqlite.Connection, *, id: str, display_name: str, email: str, created_at: datetime
+    conn: Connection, *, id: str, display_name: str, email: str, created_at: datetime
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO reviewers (id, display_name, email, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO reviewers (id, display_name, email, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (id, display_name, email, ts(created_at)),
     )
 
 
-async def get_reviewer(conn: aiosqlite.Connection, reviewer_id: str) -> Reviewer | None:
+async def get_reviewer(conn: Connection, reviewer_id: str) -> Reviewer | None:
     row = await fetch_one(
         conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from domain.enums import ContactStatus, RequestedItem
+from store.connection import Connection
 from store.records import AnswerRecord, Contact, ContactRequest, fetch_all, fetch_one, ts
 
 _OPEN = tuple(s.value for s in ContactStatus if s.is_open)
@@ -20,7 +19,7 @@ _CONTACT = (
 
 
 async def add_request(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     review_id: str,
@@ -46,19 +45,19 @@ async def add_request(
     )
 
 
-async def get_request(conn: aiosqlite.Connection, request_id: str) -> ContactRequest | None:
+async def get_request(conn: Connection, request_id: str) -> ContactRequest | None:
     row = await fetch_one(conn, "SELECT * FROM contact_requests WHERE id = ?", (request_id,))
     return ContactRequest.from_row(row) if row else None
 
 
-async def refusal_of(conn: aiosqlite.Connection, request_id: str) -> str | None:
+async def refusal_of(conn: Connection, request_id: str) -> str | None:
     """The reason a request was refused, once it was."""
     row = await fetch_one(conn, "SELECT refusal FROM contact_requests WHERE id = ?", (request_id,))
     return str(row[0]) if row and row[0] is not None else None
 
 
 async def request_for_idempotency_key(
-    conn: aiosqlite.Connection, business_id: str, key: str
+    conn: Connection, business_id: str, key: str
 ) -> ContactRequest | None:
     row = await fetch_one(
         conn,
@@ -68,7 +67,7 @@ async def request_for_idempotency_key(
     return ContactRequest.from_row(row) if row else None
 
 
-async def refuse_request(conn: aiosqlite.Connection, request_id: str, refusal: str) -> None:
+async def refuse_request(conn: Connection, request_id: str, refusal: str) -> None:
     await conn.execute(
         "UPDATE contact_requests SET refusal = ? WHERE id = ? AND refusal IS NULL",
         (refusal, request_id),
@@ -76,7 +75,7 @@ async def refuse_request(conn: aiosqlite.Connection, request_id: str, refusal: s
 
 
 async def open_contact(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     request: ContactRequest,
     reviewer_id: str,
@@ -84,9 +83,9 @@ async def open_contact(
     deadline: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO contacts"
+        "INSERT INTO contacts"
         " (id, review_id, business_id, reviewer_id, status, opened_at, deadline)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             request.id,
             request.review_id,
@@ -99,18 +98,18 @@ async def open_contact(
     )
 
 
-async def deadline_of(conn: aiosqlite.Connection, contact_id: str) -> datetime | None:
+async def deadline_of(conn: Connection, contact_id: str) -> datetime | None:
     """The end of the reply window the contact was opened with."""
     row = await fetch_one(conn, "SELECT deadline FROM contacts WHERE id = ?", (contact_id,))
     return datetime.fromisoformat(row[0]) if row else None
 
 
-async def get_contact(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
+async def get_contact(conn: Connection, contact_id: str) -> Contact | None:
     row = await fetch_one(conn, f"{_CONTACT} WHERE c.id = ?", (contact_id,))
     return Contact.from_row(row) if row else None
 
 
-async def open_contact_for_review(conn: aiosqlite.Connection, review_id: str) -> Contact | None:
+async def open_contact_for_review(conn: Connection, review_id: str) -> Contact | None:
     marks = ", ".join("?" for _ in _OPEN)
     row = await fetch_one(
         conn, f"{_CONTACT} WHERE c.review_id = ? AND c.status IN ({marks})", (review_id, *_OPEN)
@@ -119,7 +118,7 @@ async def open_contact_for_review(conn: aiosqlite.Connection, review_id: str) ->
 
 
 async def contacts_of_business(
-    conn: aiosqlite.Connection, business_id: str, *, limit: int = 50, offset: int = 0
+    conn: Connection, business_id: str, *, limit: int = 50, offset: int = 0
 ) -> list[Contact]:
     rows = await fetch_all(
         conn,
@@ -129,24 +128,24 @@ async def contacts_of_business(
     return [Contact.from_row(r) for r in rows]
 
 
-async def contacts_of_review(conn: aiosqlite.Connection, review_id: str) -> list[Contact]:
+async def contacts_of_review(conn: Connection, review_id: str) -> list[Contact]:
     rows = await fetch_all(
         conn, f"{_CONTACT} WHERE c.review_id = ? ORDER BY c.opened_at", (review_id,)
     )
     return [Contact.from_row(r) for r in rows]
 
 
-async def contact_for_token_hash(conn: aiosqlite.Connection, token_hash: str) -> Contact | None:
+async def contact_for_token_hash(conn: Connection, token_hash: str) -> Contact | None:
     row = await fetch_one(conn, f"{_CONTACT} WHERE c.token_hash = ?", (token_hash,))
     return Contact.from_row(row) if row else None
 
 
-async def set_token_hash(conn: aiosqlite.Connection, contact_id: str, token_hash: str) -> None:
+async def set_token_hash(conn: Connection, contact_id: str, token_hash: str) -> None:
     await conn.execute("UPDATE contacts SET token_hash = ? WHERE id = ?", (token_hash, contact_id))
 
 
 async def close_window(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     contact_id: str,
     *,
     status: ContactStatus,
@@ -157,7 +156,7 @@ async def close_window(
     """The reply window ends with an answer or the deadline; the link is used up either way."""
     await conn.execute(
         "UPDATE contacts SET status = ?, window_closed_at = ?, report_deadline = ?, answer_id = ?,"
-        " token_used_at = CASE WHEN ? IS NULL THEN token_used_at ELSE ? END"
+        " token_used_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN token_used_at ELSE ? END"
         " WHERE id = ? AND status = ?",
         (
             status.value,
@@ -173,7 +172,7 @@ async def close_window(
 
 
 async def end_contact(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     contact_id: str,
     *,
     status: ContactStatus,
@@ -188,7 +187,7 @@ async def end_contact(
 
 
 async def add_answer(
-    conn: aiosqlite.Connection, answer: AnswerRecord, *, idempotency_key: str | None = None
+    conn: Connection, answer: AnswerRecord, *, idempotency_key: str | None = None
 ) -> None:
     await conn.execute(
         "INSERT INTO answers (id, contact_id, answer, order_reference, contact_details, message,"
@@ -207,7 +206,7 @@ async def add_answer(
 
 
 async def answer_for_key(
-    conn: aiosqlite.Connection, contact_id: str, idempotency_key: str
+    conn: Connection, contact_id: str, idempotency_key: str
 ) -> AnswerRecord | None:
     """The answer a first try with this key recorded: accepted, or a draft whose update may
     still be applied."""
@@ -220,7 +219,7 @@ async def answer_for_key(
 
 
 async def add_action(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     contact_id: str,
@@ -237,7 +236,7 @@ async def add_action(
 
 
 async def action_for_key(
-    conn: aiosqlite.Connection, contact_id: str, action: str, idempotency_key: str
+    conn: Connection, contact_id: str, action: str, idempotency_key: str
 ) -> str | None:
     row = await fetch_one(
         conn,
@@ -248,12 +247,12 @@ async def action_for_key(
     return str(row[0]) if row else None
 
 
-async def get_answer(conn: aiosqlite.Connection, answer_id: str) -> AnswerRecord | None:
+async def get_answer(conn: Connection, answer_id: str) -> AnswerRecord | None:
     row = await fetch_one(conn, "SELECT * FROM answers WHERE id = ?", (answer_id,))
     return AnswerRecord.model_validate(dict(row)) if row else None
 
 
-async def drop_answer(conn: aiosqlite.Connection, answer_id: str) -> None:
+async def drop_answer(conn: Connection, answer_id: str) -> None:
     """An answer the workflow refused is not kept: it was never given, as far as anyone can see."""
     await conn.execute(
         "DELETE FROM answers WHERE id = ? AND id NOT IN"
@@ -263,7 +262,7 @@ async def drop_answer(conn: aiosqlite.Connection, answer_id: str) -> None:
 
 
 async def open_contacts_for_reviews(
-    conn: aiosqlite.Connection, review_ids: list[str]
+    conn: Connection, review_ids: list[str]
 ) -> dict[str, Contact]:
     if not review_ids:
         return {}
@@ -277,7 +276,7 @@ async def open_contacts_for_reviews(
     return {row["review_id"]: Contact.from_row(row) for row in rows}
 
 
-async def contacts_by_id(conn: aiosqlite.Connection, contact_ids: list[str]) -> dict[str, Contact]:
+async def contacts_by_id(conn: Connection, contact_ids: list[str]) -> dict[str, Contact]:
     """Many contacts in one query, for pages that show a list of them."""
     ids = sorted({i for i in contact_ids if i})
     if not ids:
@@ -288,7 +287,7 @@ async def contacts_by_id(conn: aiosqlite.Connection, contact_ids: list[str]) -> 
 
 
 async def answers_by_id(
-    conn: aiosqlite.Connection, answer_ids: list[str]
+    conn: Connection, answer_ids: list[str]
 ) -> dict[str, AnswerRecord]:
     ids = sorted({i for i in answer_ids if i})
     if not ids:

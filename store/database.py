@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,8 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from store.connection import Params, Row
+from store.errors import Conflict, StoreError, StoreUnavailable
 from store.schema import MIGRATIONS
 
 # aiosqlite logs every statement with its parameters at DEBUG: email bodies with reply links,
@@ -73,7 +75,73 @@ class Writer(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
+# What SQLite says when it cannot be reached or written now, as opposed to a bug in a statement
+# ("no such column", a syntax error), which must stay a 500 that someone looks at.
+_OUTAGES = (
+    "locked",
+    "busy",
+    "disk i/o",
+    "unable to open",
+    "disk is full",
+    "readonly",
+    "not a database",
+    "connection closed",
+)
+
+
+def translated(err: Exception) -> Exception:
+    """The store's own error for one of SQLite's: a broken constraint is a Conflict, a lock or
+    an I/O failure StoreUnavailable; anything else (a bug in a statement) stays as it was."""
+    if isinstance(err, sqlite3.IntegrityError):
+        return Conflict(str(err))
+    message = str(err).lower()
+    if isinstance(err, sqlite3.Error | ValueError) and any(s in message for s in _OUTAGES):
+        return StoreUnavailable(f"sqlite: {message}")
+    return err
+
+
+@contextlib.contextmanager
+def _translating() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, ValueError) as err:
+        better = translated(err)
+        if better is err:
+            raise
+        raise better from err
+
+
+class SqliteConnection:
+    """``store.connection.Connection`` over one aiosqlite connection."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: aiosqlite.Connection) -> None:
+        self.raw = raw
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        with _translating():
+            cursor = await self.raw.execute(sql, params)
+        return int(cursor.rowcount)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        with _translating():
+            async with self.raw.execute(sql, params) as cur:
+                row = await cur.fetchone()
+        return cast(Row | None, row)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        with _translating():
+            async with self.raw.execute(sql, params) as cur:
+                rows = await cur.fetchall()
+        return cast(list[Row], list(rows))
+
+
 class Database:
+    """The embedded store (``store.connection.Store``) on one SQLite file."""
+
+    dialect = "sqlite"
+
     def __init__(
         self,
         path: Path | str,
@@ -85,13 +153,20 @@ class Database:
         self.busy_timeout = busy_timeout
         self.readers = readers
         self._conn: Writer | None = None
+        self._writer: SqliteConnection | None = None
         self._lock = asyncio.Lock()
         self._readers: list[aiosqlite.Connection] = []
         self._free: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._views: dict[int, SqliteConnection] = {}
 
     async def connect(self, migrations: Sequence[str] = MIGRATIONS) -> Database:
+        with _translating():
+            return await self._connect(migrations)
+
+    async def _connect(self, migrations: Sequence[str]) -> Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = await self._open(Writer)
+        self._writer = SqliteConnection(self._conn)
         # Worker and web app may be separate processes on the same file: WAL lets readers run
         # beside the writer, and busy_timeout waits for the writer instead of failing at once.
         await self._conn.execute("PRAGMA journal_mode=WAL")
@@ -108,6 +183,7 @@ class Database:
             # error answer takes over.
             await reader.execute(f"PRAGMA busy_timeout={READER_BUSY_MS}")
             self._readers.append(reader)
+            self._views[id(reader)] = SqliteConnection(reader)
             self._free.put_nowait(reader)
         return self
 
@@ -134,10 +210,12 @@ class Database:
         for reader in self._readers:
             await reader.close()
         self._readers.clear()
+        self._views.clear()
         self._free = asyncio.Queue()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+            self._writer = None
 
     async def __aenter__(self) -> Database:
         return await self.connect()
@@ -152,15 +230,23 @@ class Database:
         return self._conn
 
     @asynccontextmanager
-    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def tx(self) -> AsyncIterator[SqliteConnection]:
         """A write transaction: all of it lands, or none of it does."""
+        with _translating():
+            async with self._tx() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[SqliteConnection]:
         async with self._lock:
             conn = self.conn
+            view = self._writer
+            assert view is not None
             await _begin(conn)
             try:
                 conn.inline = True
                 try:
-                    yield conn
+                    yield view
                 finally:
                     conn.inline = False
             except BaseException:
@@ -177,19 +263,32 @@ class Database:
                 raise
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[SqliteConnection]:
         """A consistent snapshot to read from, beside whatever the writer is doing."""
         if not self._readers:
-            raise RuntimeError("Database is not connected")
+            raise StoreUnavailable("sqlite: the store is not connected")
         reader = await self._free.get()
         try:
-            await reader.execute("BEGIN")
-            try:
-                yield reader
-            finally:
-                await reader.execute("COMMIT")
+            with _translating():
+                await reader.execute("BEGIN")
+                try:
+                    yield self._views[id(reader)]
+                finally:
+                    await reader.execute("COMMIT")
         finally:
             self._free.put_nowait(reader)
+
+    async def ping(self) -> None:
+        """Reads one row through a reader: the file opens and is not locked past a moment."""
+        try:
+            async with asyncio.timeout(2), self.read() as conn:
+                await conn.fetch_one("SELECT 1")
+        except TimeoutError as err:
+            raise StoreUnavailable("sqlite: no answer within 2 s") from err
+        except StoreError:
+            raise
+        except Exception as err:  # a bug would show elsewhere; here it means "not ready"
+            raise StoreUnavailable(f"sqlite: {type(err).__name__}") from err
 
     async def checkpoint(self, *, wait: timedelta | None = None) -> bool:
         """Folds the WAL into the file and empties it, so that the older versions of pages it
@@ -198,6 +297,10 @@ class Database:
 
         Holds this process's writes meanwhile, and SQLite holds every process's.
         """
+        with _translating():
+            return await self._checkpoint(wait)
+
+    async def _checkpoint(self, wait: timedelta | None) -> bool:
         async with self._lock:
             conn = self.conn
             if wait is not None:
@@ -228,8 +331,7 @@ class Database:
         for version, script in enumerate(migrations[current:], start=current + 1):
             async with self.tx() as conn:
                 # Re-read under the write lock: another process may have migrated meanwhile.
-                async with conn.execute("PRAGMA user_version") as cur:
-                    row = await cur.fetchone()
+                row = await conn.fetch_one("PRAGMA user_version")
                 if row and int(row[0]) >= version:
                     continue
                 for statement in _statements(script):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
+from store.connection import Connection
 from store.records import Business, fetch_all
 
 
-async def businesses(conn: aiosqlite.Connection, *, limit: int = 100) -> list[Business]:
+async def businesses(conn: Connection, *, limit: int = 100) -> list[Business]:
     rows = await fetch_all(
         conn,
         "SELECT id, name, email, created_at FROM businesses ORDER BY name LIMIT ?",
@@ -16,16 +15,16 @@ async def businesses(conn: aiosqlite.Connection, *, limit: int = 100) -> list[Bu
     return [Business.model_validate(dict(r)) for r in rows]
 
 
-async def business_names(conn: aiosqlite.Connection, ids: list[str]) -> dict[str, str]:
+async def business_names(conn: Connection, ids: list[str]) -> dict[str, str]:
     return await _names(conn, "businesses", "name", ids)
 
 
-async def moderator_names(conn: aiosqlite.Connection, ids: list[str]) -> dict[str, str]:
+async def moderator_names(conn: Connection, ids: list[str]) -> dict[str, str]:
     return await _names(conn, "moderators", "name", ids)
 
 
 async def _names(
-    conn: aiosqlite.Connection, table: str, column: str, ids: list[str]
+    conn: Connection, table: str, column: str, ids: list[str]
 ) -> dict[str, str]:
     wanted = sorted({i for i in ids if i})
     if not wanted:

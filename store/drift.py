@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from domain.enums import ContactStatus, ReportStatus
 from store import contacts, history
+from store.connection import Connection
 from store.records import Contact, Report, fetch_all, ts
 
 _NOT_ENDED = tuple(s.value for s in ContactStatus if s.is_open)
@@ -19,7 +18,7 @@ _NOT_ENDED = tuple(s.value for s in ContactStatus if s.is_open)
 _BATCH = 500
 
 
-async def contacts_not_ended(conn: aiosqlite.Connection) -> list[Contact]:
+async def contacts_not_ended(conn: Connection) -> list[Contact]:
     marks = ", ".join("?" for _ in _NOT_ENDED)
     rows = await fetch_all(
         conn,
@@ -33,7 +32,7 @@ async def contacts_not_ended(conn: aiosqlite.Connection) -> list[Contact]:
     return [found[i] for i in ids if i in found]
 
 
-async def reports_pending(conn: aiosqlite.Connection) -> list[Report]:
+async def reports_pending(conn: Connection) -> list[Report]:
     rows = await fetch_all(
         conn,
         "SELECT * FROM reports WHERE status = ? ORDER BY opened_at, id",
@@ -43,7 +42,7 @@ async def reports_pending(conn: aiosqlite.Connection) -> list[Report]:
 
 
 async def record_repair(
-    conn: aiosqlite.Connection, subject_id: str, action: str, at: datetime
+    conn: Connection, subject_id: str, action: str, at: datetime
 ) -> None:
     """One event per repair: a record may drift, and be repaired, more than once."""
     await history.add_event(
@@ -56,7 +55,7 @@ async def record_repair(
     )
 
 
-async def close_contact(conn: aiosqlite.Connection, contact_id: str, at: datetime) -> bool:
+async def close_contact(conn: Connection, contact_id: str, at: datetime) -> bool:
     """Ends a contact no workflow carries any more, so its review can be contacted again; False
     when it ended meanwhile."""
     contact = await contacts.get_contact(conn, contact_id)

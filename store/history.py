@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from store.connection import Connection
 from store.records import Event, fetch_all, ts
 
 
 async def add_event(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     subject_id: str,
     type: str,
@@ -23,12 +22,13 @@ async def add_event(
 ) -> None:
     """Written once per key, so an activity that is retried does not repeat its history."""
     await conn.execute(
-        "INSERT OR IGNORE INTO events (key, subject_id, at, type, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (key, subject_id, at, type, detail) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (key or f"{subject_id}:{type}", subject_id, ts(at), type, json.dumps(detail or {})),
     )
 
 
-async def history_of(conn: aiosqlite.Connection, subject_ids: Sequence[str]) -> list[Event]:
+async def history_of(conn: Connection, subject_ids: Sequence[str]) -> list[Event]:
     ids = [s for s in subject_ids if s]
     if not ids:
         return []

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
+from store.connection import Connection
 from store.records import OutboxMessage, fetch_all, fetch_one, ts
 
 
-async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
+async def enqueue(conn: Connection, message: OutboxMessage) -> bool:
     """True when the message is new; a retried activity finds it there and adds nothing."""
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
+    changed = await conn.execute(
+        "INSERT INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
         " recipient_id, to_address, subject, body_text, created_at, link_purpose, link_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             message.key,
             message.channel,
@@ -31,20 +30,20 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
             message.link_at,
         ),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
-async def has_message(conn: aiosqlite.Connection, key: str) -> bool:
+async def has_message(conn: Connection, key: str) -> bool:
     return await fetch_one(conn, "SELECT 1 FROM outbox WHERE key = ?", (key,)) is not None
 
 
-async def get_message(conn: aiosqlite.Connection, key: str) -> OutboxMessage | None:
+async def get_message(conn: Connection, key: str) -> OutboxMessage | None:
     row = await fetch_one(conn, "SELECT * FROM outbox WHERE key = ?", (key,))
     return OutboxMessage.model_validate(dict(row)) if row else None
 
 
 async def messages_about(
-    conn: aiosqlite.Connection, subject_ids: Sequence[str]
+    conn: Connection, subject_ids: Sequence[str]
 ) -> list[OutboxMessage]:
     ids = [s for s in subject_ids if s]
     if not ids:
@@ -58,7 +57,7 @@ async def messages_about(
     return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
 
-async def all_messages(conn: aiosqlite.Connection) -> list[OutboxMessage]:
+async def all_messages(conn: Connection) -> list[OutboxMessage]:
     rows = await fetch_all(conn, "SELECT * FROM outbox ORDER BY created_at, key")
     return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
@@ -72,7 +71,7 @@ _CLEAR_LINK_OUT = (
 CLEAR_LINK_REMOVED = "[This email held a one-time link. Its text was removed once it was sent.]"
 
 
-async def mark_sent(conn: aiosqlite.Connection, key: str, at: datetime) -> None:
+async def mark_sent(conn: Connection, key: str, at: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
         f" last_error = NULL, {_CLEAR_LINK_OUT} WHERE key = ? AND status = 'pending'",
@@ -80,14 +79,14 @@ async def mark_sent(conn: aiosqlite.Connection, key: str, at: datetime) -> None:
     )
 
 
-async def note_failed_attempt(conn: aiosqlite.Connection, key: str, error: str) -> None:
+async def note_failed_attempt(conn: Connection, key: str, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE key = ?",
         (error[:500], key),
     )
 
 
-async def mark_failed(conn: aiosqlite.Connection, key: str, error: str) -> None:
+async def mark_failed(conn: Connection, key: str, error: str) -> None:
     await conn.execute(
         f"UPDATE outbox SET status = 'failed', last_error = ?, {_CLEAR_LINK_OUT}"
         " WHERE key = ? AND status = 'pending'",

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel
 
 from domain.enums import (
@@ -19,6 +18,7 @@ from domain.enums import (
     ReviewSource,
     Visibility,
 )
+from store.connection import Connection, Row
 
 
 def ts(value: datetime) -> str:
@@ -32,18 +32,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def fetch_one(
-    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
-) -> aiosqlite.Row | None:
-    async with conn.execute(sql, params) as cur:
-        return await cur.fetchone()
+async def fetch_one(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+    return await conn.fetch_one(sql, params)
 
 
-async def fetch_all(
-    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()
-) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+async def fetch_all(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+    return await conn.fetch_all(sql, params)
 
 
 class Business(BaseModel):
@@ -89,7 +83,7 @@ class ContactRequest(BaseModel):
     purged_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> ContactRequest:
+    def from_row(cls, row: Row) -> ContactRequest:
         data = dict(row)
         data["requested"] = json.loads(data["requested"])
         return cls.model_validate(data)
@@ -115,7 +109,7 @@ class Contact(BaseModel):
     purged_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Contact:
+    def from_row(cls, row: Row) -> Contact:
         data = dict(row)
         data["requested"] = json.loads(data["requested"])
         return cls.model_validate(data)
@@ -164,7 +158,7 @@ class Event(BaseModel):
     detail: dict[str, Any] = {}
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Event:
+    def from_row(cls, row: Row) -> Event:
         data = dict(row)
         data["detail"] = json.loads(data["detail"])
         return cls.model_validate(data)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from domain.enums import Grounds, ReportStatus
+from store.connection import Connection
 from store.records import DecisionRecord, Report, fetch_all, fetch_one, ts
 
 
 async def add_report(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     review_id: str,
@@ -22,9 +21,9 @@ async def add_report(
     sla_deadline: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO reports"
+        "INSERT INTO reports"
         " (id, review_id, contact_id, business_id, grounds, status, opened_at, sla_deadline)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             id,
             review_id,
@@ -38,18 +37,18 @@ async def add_report(
     )
 
 
-async def get_report(conn: aiosqlite.Connection, report_id: str) -> Report | None:
+async def get_report(conn: Connection, report_id: str) -> Report | None:
     row = await fetch_one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
     return Report.model_validate(dict(row)) if row else None
 
 
-async def report_for_review(conn: aiosqlite.Connection, review_id: str) -> Report | None:
+async def report_for_review(conn: Connection, review_id: str) -> Report | None:
     row = await fetch_one(conn, "SELECT * FROM reports WHERE review_id = ?", (review_id,))
     return Report.model_validate(dict(row)) if row else None
 
 
 async def reports_with_status(
-    conn: aiosqlite.Connection, status: ReportStatus, *, limit: int = 50, offset: int = 0
+    conn: Connection, status: ReportStatus, *, limit: int = 50, offset: int = 0
 ) -> list[Report]:
     rows = await fetch_all(
         conn,
@@ -60,7 +59,7 @@ async def reports_with_status(
 
 
 async def decided_reports(
-    conn: aiosqlite.Connection, *, limit: int = 50, offset: int = 0
+    conn: Connection, *, limit: int = 50, offset: int = 0
 ) -> list[Report]:
     """Upheld and rejected reports, the latest decision first: the queue's "Decided" tab."""
     rows = await fetch_all(
@@ -72,7 +71,7 @@ async def decided_reports(
     return [Report.model_validate(dict(r)) for r in rows]
 
 
-async def mark_escalated(conn: aiosqlite.Connection, report_id: str, at: datetime) -> None:
+async def mark_escalated(conn: Connection, report_id: str, at: datetime) -> None:
     await conn.execute(
         "UPDATE reports SET escalated_at = COALESCE(escalated_at, ?) WHERE id = ?",
         (ts(at), report_id),
@@ -80,7 +79,7 @@ async def mark_escalated(conn: aiosqlite.Connection, report_id: str, at: datetim
 
 
 async def mark_decided(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     report_id: str,
     *,
     status: ReportStatus,
@@ -95,7 +94,7 @@ async def mark_decided(
 
 
 async def add_decision(
-    conn: aiosqlite.Connection, decision: DecisionRecord, *, idempotency_key: str | None = None
+    conn: Connection, decision: DecisionRecord, *, idempotency_key: str | None = None
 ) -> None:
     await conn.execute(
         "INSERT INTO decisions"
@@ -114,7 +113,7 @@ async def add_decision(
 
 
 async def decision_for_key(
-    conn: aiosqlite.Connection, report_id: str, moderator_id: str, idempotency_key: str
+    conn: Connection, report_id: str, moderator_id: str, idempotency_key: str
 ) -> DecisionRecord | None:
     """The decision a first try with this key recorded: applied, or a draft whose update may
     still be applied."""
@@ -126,12 +125,12 @@ async def decision_for_key(
     return DecisionRecord.model_validate(dict(row)) if row else None
 
 
-async def get_decision(conn: aiosqlite.Connection, decision_id: str) -> DecisionRecord | None:
+async def get_decision(conn: Connection, decision_id: str) -> DecisionRecord | None:
     row = await fetch_one(conn, "SELECT * FROM decisions WHERE id = ?", (decision_id,))
     return DecisionRecord.model_validate(dict(row)) if row else None
 
 
-async def drop_decision(conn: aiosqlite.Connection, decision_id: str) -> None:
+async def drop_decision(conn: Connection, decision_id: str) -> None:
     await conn.execute(
         "DELETE FROM decisions WHERE id = ? AND id NOT IN"
         " (SELECT decision_id FROM reports WHERE decision_id IS NOT NULL)",
@@ -140,7 +139,7 @@ async def drop_decision(conn: aiosqlite.Connection, decision_id: str) -> None:
 
 
 async def reports_for_reviews(
-    conn: aiosqlite.Connection, review_ids: list[str]
+    conn: Connection, review_ids: list[str]
 ) -> dict[str, Report]:
     if not review_ids:
         return {}
@@ -151,7 +150,7 @@ async def reports_for_reviews(
     return {row["review_id"]: Report.model_validate(dict(row)) for row in rows}
 
 
-async def reports_by_id(conn: aiosqlite.Connection, report_ids: list[str]) -> dict[str, Report]:
+async def reports_by_id(conn: Connection, report_ids: list[str]) -> dict[str, Report]:
     """Many reports in one query, for pages that show a list of them."""
     ids = sorted({i for i in report_ids if i})
     if not ids:
@@ -162,7 +161,7 @@ async def reports_by_id(conn: aiosqlite.Connection, report_ids: list[str]) -> di
 
 
 async def decisions_by_id(
-    conn: aiosqlite.Connection, decision_ids: list[str]
+    conn: Connection, decision_ids: list[str]
 ) -> dict[str, DecisionRecord]:
     ids = sorted({i for i in decision_ids if i})
     if not ids:

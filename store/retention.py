@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
+from store.connection import Connection
 from store.records import ts
 
 # The reports decided, and the contacts whose case ended, at or before :before. (A CTE would
@@ -46,7 +45,7 @@ class Purged:
         return self.requests + self.answers + self.messages
 
 
-async def purge(conn: aiosqlite.Connection, *, before: datetime, at: datetime) -> Purged:
+async def purge(conn: Connection, *, before: datetime, at: datetime) -> Purged:
     """Purges every case that ended at or before ``before``, marking what it purged with ``at``.
 
     Run again, it finds those marked and purges only what has come due since.
@@ -65,7 +64,7 @@ async def purge(conn: aiosqlite.Connection, *, before: datetime, at: datetime) -
         times,
     )
     messages = list(
-        await conn.execute_fetchall(
+        await conn.fetch_all(
             "UPDATE outbox SET body_text = '',"
             " to_address = CASE channel WHEN 'email' THEN '' ELSE to_address END, purged_at = :at"
             " WHERE purged_at IS NULL AND status <> 'pending'"
@@ -74,4 +73,4 @@ async def purge(conn: aiosqlite.Connection, *, before: datetime, at: datetime) -
         )
     )
     emails = tuple(key for key, channel in messages if channel == "email")
-    return Purged(requests.rowcount, answers.rowcount, len(messages), emails)
+    return Purged(requests, answers, len(messages), emails)

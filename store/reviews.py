@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from domain.enums import ReviewSource, Visibility
+from store.connection import Connection
 from store.records import Review, fetch_all, fetch_one, ts
 
 _COLUMNS = "id, business_id, reviewer_id, rating, title, text, source, visibility, created_at"
 
 
 async def add_review(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     business_id: str,
@@ -26,7 +25,8 @@ async def add_review(
     visibility: Visibility = Visibility.VISIBLE,
 ) -> None:
     await conn.execute(
-        f"INSERT OR IGNORE INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (
             id,
             business_id,
@@ -41,7 +41,7 @@ async def add_review(
     )
 
 
-async def get_review(conn: aiosqlite.Connection, review_id: str) -> Review | None:
+async def get_review(conn: Connection, review_id: str) -> Review | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reviews WHERE id = ?", (review_id,))
     if row is None:
         return None
@@ -52,7 +52,7 @@ async def get_review(conn: aiosqlite.Connection, review_id: str) -> Review | Non
 
 
 async def reviews_of_business(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     business_id: str,
     *,
     visibilities: tuple[Visibility, ...] = tuple(Visibility),
@@ -75,7 +75,7 @@ async def reviews_of_business(
 
 
 async def set_visibility(
-    conn: aiosqlite.Connection, review_id: str, visibility: Visibility
+    conn: Connection, review_id: str, visibility: Visibility
 ) -> None:
     await conn.execute(
         "UPDATE reviews SET visibility = ? WHERE id = ?", (visibility.value, review_id)
@@ -83,15 +83,16 @@ async def set_visibility(
 
 
 async def add_label(
-    conn: aiosqlite.Connection, review_id: str, label: str, since: datetime
+    conn: Connection, review_id: str, label: str, since: datetime
 ) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO review_labels (review_id, label, since) VALUES (?, ?, ?)",
+        "INSERT INTO review_labels (review_id, label, since) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (review_id, label, ts(since)),
     )
 
 
-async def authors_of(conn: aiosqlite.Connection, reviewer_ids: list[str]) -> dict[str, str]:
+async def authors_of(conn: Connection, reviewer_ids: list[str]) -> dict[str, str]:
     """Display names, the only thing of a reviewer the public sees."""
     ids = sorted(set(reviewer_ids))
     if not ids:
@@ -105,7 +106,7 @@ async def authors_of(conn: aiosqlite.Connection, reviewer_ids: list[str]) -> dic
     return {row["id"]: row["display_name"] for row in rows}
 
 
-async def reviews_by_id(conn: aiosqlite.Connection, review_ids: list[str]) -> dict[str, Review]:
+async def reviews_by_id(conn: Connection, review_ids: list[str]) -> dict[str, Review]:
     """Many reviews with their labels in two queries, labels in the order ``get_review`` gives."""
     ids = sorted({i for i in review_ids if i})
     if not ids:

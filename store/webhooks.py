@@ -11,10 +11,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-import aiosqlite
 from pydantic import BaseModel
 
 from domain.enums import WebhookEvent
+from store.connection import Connection, Row
 from store.records import OutboxMessage, fetch_all, fetch_one, ts
 
 # Beyond this a business's events would multiply without a use: one help desk, a few tools.
@@ -47,12 +47,12 @@ class SealedSecrets(BaseModel):
     """The Idempotency-Key of the rotation that made ``secret``."""
 
 
-def _endpoint(row: aiosqlite.Row) -> WebhookEndpoint:
+def _endpoint(row: Row) -> WebhookEndpoint:
     return WebhookEndpoint.model_validate({**dict(row), "event_types": json.loads(row[3])})
 
 
 async def add_endpoint(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     id: str,
     business_id: str,
@@ -80,7 +80,7 @@ async def add_endpoint(
 
 
 async def endpoint_for_key(
-    conn: aiosqlite.Connection, business_id: str, idempotency_key: str
+    conn: Connection, business_id: str, idempotency_key: str
 ) -> WebhookEndpoint | None:
     """The endpoint a registration with this Idempotency-Key made, removed or not."""
     row = await fetch_one(
@@ -91,7 +91,7 @@ async def endpoint_for_key(
     return _endpoint(row) if row else None
 
 
-async def get_endpoint(conn: aiosqlite.Connection, endpoint_id: str) -> WebhookEndpoint | None:
+async def get_endpoint(conn: Connection, endpoint_id: str) -> WebhookEndpoint | None:
     """The endpoint, removed or not."""
     row = await fetch_one(
         conn, f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE id = ?", (endpoint_id,)
@@ -99,7 +99,7 @@ async def get_endpoint(conn: aiosqlite.Connection, endpoint_id: str) -> WebhookE
     return _endpoint(row) if row else None
 
 
-async def endpoints_of(conn: aiosqlite.Connection, business_id: str) -> list[WebhookEndpoint]:
+async def endpoints_of(conn: Connection, business_id: str) -> list[WebhookEndpoint]:
     """The business's endpoints in use, oldest first."""
     rows = await fetch_all(
         conn,
@@ -111,13 +111,13 @@ async def endpoints_of(conn: aiosqlite.Connection, business_id: str) -> list[Web
 
 
 async def endpoints_for(
-    conn: aiosqlite.Connection, business_id: str, event_type: str
+    conn: Connection, business_id: str, event_type: str
 ) -> list[WebhookEndpoint]:
     """The endpoints in use that take this event."""
     return [e for e in await endpoints_of(conn, business_id) if e.wants(event_type)]
 
 
-async def sealed_secrets(conn: aiosqlite.Connection, endpoint_id: str) -> SealedSecrets | None:
+async def sealed_secrets(conn: Connection, endpoint_id: str) -> SealedSecrets | None:
     row = await fetch_one(
         conn,
         "SELECT secret, previous_secret, previous_secret_until, rotation_key"
@@ -128,7 +128,7 @@ async def sealed_secrets(conn: aiosqlite.Connection, endpoint_id: str) -> Sealed
 
 
 async def rotate_secret(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     endpoint_id: str,
     sealed_secret: str,
     overlap_until: datetime,
@@ -136,25 +136,25 @@ async def rotate_secret(
 ) -> bool:
     """The current secret keeps signing beside the new one until ``overlap_until``; one rotated
     before it is dropped. False when the endpoint is removed or unknown."""
-    cur = await conn.execute(
+    changed = await conn.execute(
         "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = ?,"
         " secret = ?, rotation_key = ? WHERE id = ? AND removed_at IS NULL",
         (ts(overlap_until), sealed_secret, rotation_key, endpoint_id),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
-async def remove_endpoint(conn: aiosqlite.Connection, endpoint_id: str, at: datetime) -> bool:
+async def remove_endpoint(conn: Connection, endpoint_id: str, at: datetime) -> bool:
     """False when it was removed already. Its secrets go: nothing will be signed with them."""
-    cur = await conn.execute(
+    changed = await conn.execute(
         "UPDATE webhook_endpoints SET removed_at = ?, secret = '', previous_secret = NULL,"
         " previous_secret_until = NULL WHERE id = ? AND removed_at IS NULL",
         (ts(at), endpoint_id),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
-async def seal_clear_secrets(conn: aiosqlite.Connection, seal: Callable[[str], str]) -> int:
+async def seal_clear_secrets(conn: Connection, seal: Callable[[str], str]) -> int:
     """Seals the secrets migration 4 moved in clear from ``businesses``; how many it sealed."""
     rows = await fetch_all(
         conn, "SELECT id, secret FROM webhook_endpoints WHERE secret LIKE 'whsec\\_%' ESCAPE '\\'"
@@ -170,7 +170,7 @@ async def seal_clear_secrets(conn: aiosqlite.Connection, seal: Callable[[str], s
 
 
 async def deliveries_of(
-    conn: aiosqlite.Connection, business_id: str, *, limit: int = 50, offset: int = 0
+    conn: Connection, business_id: str, *, limit: int = 50, offset: int = 0
 ) -> list[OutboxMessage]:
     """The business's webhook events, newest first: to each of its endpoints, removed ones
     included, and from before endpoints, to the business itself."""
@@ -184,17 +184,17 @@ async def deliveries_of(
     return [OutboxMessage.model_validate(dict(r)) for r in rows]
 
 
-async def reopen_failed(conn: aiosqlite.Connection, key: str) -> bool:
+async def reopen_failed(conn: Connection, key: str) -> bool:
     """A failed event is pending again, for a re-send; False when it was not failed."""
-    cur = await conn.execute(
+    changed = await conn.execute(
         "UPDATE outbox SET status = 'pending', last_error = NULL"
         " WHERE key = ? AND channel = 'webhook' AND status = 'failed'",
         (key,),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
-async def fail_pending(conn: aiosqlite.Connection, endpoint_id: str, reason: str) -> None:
+async def fail_pending(conn: Connection, endpoint_id: str, reason: str) -> None:
     """An endpoint's events not yet sent fail, visibly, instead of being retried for a day."""
     await conn.execute(
         "UPDATE outbox SET status = 'failed', last_error = ?"

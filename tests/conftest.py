@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ from delivery.links import Links, Purpose
 from settings import Settings
 from starter.loop import loop_factory
 from starter.service import Reviewdesk
-from store import Database, outbox, reviews
+from store import Store, open_store, outbox, reviews
 from store.records import OutboxMessage, Review
+from tests.pgcluster import PgCluster, find_bin_dir, start_cluster
 from tests.world import World, make_world
 from worker import build_worker
 
@@ -68,19 +70,75 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster per session. CI sets REVIEWDESK_REQUIRE_POSTGRES=1 so
+    that missing binaries fail the run there instead of skipping half of it."""
+    if find_bin_dir() is None and not os.environ.get("REVIEWDESK_REQUIRE_POSTGRES"):
+        pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database in the session's cluster, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_cluster.create_database(name)
+    yield url
+    pg_cluster.drop_database(name)
+
+
+# The store, service, API and journey suites: each of their tests that takes a store (through
+# the `settings` fixture) runs once on SQLite and once on a fresh PostgreSQL database.
+BOTH_STORES = frozenset(
+    {
+        "test_store",
+        "test_web_api",
+        "test_lifecycle",
+        "test_end_to_end",
+        "test_opening",
+        "test_refusals",
+        "test_escalation",
+        "test_outbox_once",
+        "test_retention",
+        "test_reconcile",
+        "test_walkthrough",
+        "test_web_pages",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "store_kind" in metafunc.fixturenames and module in BOTH_STORES:
+        # `sqlite_only`: what the test checks is SQLite's own (its file, its write-ahead log).
+        kinds = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else None
+        metafunc.parametrize("store_kind", kinds or ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which database the test's store is on: SQLite unless the suite runs on both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, store_kind: str, request: pytest.FixtureRequest) -> Settings:
+    database_url = request.getfixturevalue("pg_url") if store_kind == "postgresql" else None
     return Settings(
         _env_file=None,
         data_dir=tmp_path / "data",
+        database_url=database_url,
         task_queue=f"tq-{uuid.uuid4().hex[:12]}",
         public_base_url="http://reviewdesk.test",
     )
 
 
 @pytest_asyncio.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = await Database(settings.store_path).connect()
+async def db(settings: Settings) -> AsyncIterator[Store]:
+    database = await open_store(settings).connect()
     yield database
     await database.close()
 
@@ -89,7 +147,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 class Harness:
     env: WorkflowEnvironment
     client: Client
-    db: Database
+    db: Store
     settings: Settings
     service: Reviewdesk
     world: World
@@ -145,7 +203,7 @@ class Harness:
 
 
 async def _harness(
-    env: WorkflowEnvironment, db: Database, settings: Settings, **worker_args: Any
+    env: WorkflowEnvironment, db: Store, settings: Settings, **worker_args: Any
 ) -> tuple[Harness, Worker]:
     world = await make_world(db)
     worker = build_worker(env.client, db, settings, **worker_args)
@@ -156,7 +214,7 @@ async def _harness(
 
 @pytest_asyncio.fixture
 async def skipping(
-    time_env: WorkflowEnvironment, db: Database, settings: Settings
+    time_env: WorkflowEnvironment, db: Store, settings: Settings
 ) -> AsyncIterator[Harness]:
     """A worker on the time-skipping server: the 5-day window passes in milliseconds."""
     harness, worker = await _harness(time_env, db, settings)
@@ -166,7 +224,7 @@ async def skipping(
 
 @pytest_asyncio.fixture
 async def live(
-    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+    dev_env: WorkflowEnvironment, db: Store, settings: Settings
 ) -> AsyncIterator[Harness]:
     """A worker on the real dev server, for updates that wait and end-to-end runs."""
     harness, worker = await _harness(dev_env, db, settings)
@@ -179,7 +237,7 @@ class Running:
     for tests that need settings of their own (an SMTP server, short timeouts)."""
 
     def __init__(
-        self, env: WorkflowEnvironment, db: Database, settings: Settings, **worker_args: Any
+        self, env: WorkflowEnvironment, db: Store, settings: Settings, **worker_args: Any
     ) -> None:
         self._args = (env, db, settings)
         self._worker_args = worker_args

@@ -13,12 +13,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import aiosqlite
 from temporalio.client import Client
 
 from domain.enums import REVIEWER_CONTACTED_LABEL, ContactStatus
 from starter.reconcile import Expected, check
-from store import Database
+from store import Connection, Store
 from store.records import fetch_all
 
 _OPEN = tuple(s.value for s in ContactStatus if s.is_open)
@@ -26,7 +25,7 @@ _OUTCOME_EVENT = {"reply": "replied", "decline": "declined", None: "no_response"
 
 
 async def violations(
-    db: Database, client: Client, *, task_queue: str | None = None, settled: bool = False
+    db: Store, client: Client, *, task_queue: str | None = None, settled: bool = False
 ) -> list[str]:
     async with db.read() as conn:
         rows = await _rows(conn)
@@ -46,7 +45,7 @@ async def violations(
 
 
 async def wait_consistent(
-    db: Database,
+    db: Store,
     client: Client,
     *,
     task_queue: str | None = None,
@@ -65,7 +64,7 @@ async def wait_consistent(
 # --- what the store holds --------------------------------------------------------------------
 
 
-async def _rows(conn: aiosqlite.Connection) -> dict[str, Any]:
+async def _rows(conn: Connection) -> dict[str, Any]:
     async def all_of(sql: str) -> list[dict[str, Any]]:
         return [dict(r) for r in await fetch_all(conn, sql)]
 

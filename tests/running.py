@@ -16,7 +16,7 @@ from starter.loop import run_main
 from starter.service import Reviewdesk
 from starter.web.app import create_app
 from starter.web.serve import serve
-from store import Database
+from store import open_store
 from tests.world import World
 from worker import build_worker
 
@@ -66,7 +66,7 @@ class RunningService:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         client = await connect(self.settings)
-        async with Database(self.settings.store_path) as db:
+        async with open_store(self.settings) as db:
             self._service = Reviewdesk(client, db, self.settings)
             async with build_worker(client, db, self.settings):
                 web = asyncio.create_task(
@@ -103,8 +103,7 @@ def snapshot(service: RunningService) -> dict[str, Any]:
         found: dict[str, Any] = {}
         async with s.db.read() as conn:
             for name, sql in tables.items():
-                async with conn.execute(sql) as cur:
-                    found[name] = [tuple(r) for r in await cur.fetchall()]
+                found[name] = [tuple(r) for r in await conn.fetch_all(sql)]
         return found
 
     return service.call(read)
@@ -127,7 +126,7 @@ def running_world(address: str, folder: Path) -> Iterator[tuple[RunningService, 
     )
 
     async def seed() -> World:
-        async with Database(config.store_path) as db:
+        async with open_store(config) as db:
             return await make_world(db)
 
     world = asyncio.run(seed())

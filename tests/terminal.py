@@ -18,6 +18,7 @@ async def run_cli(h: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> Re
         "REVIEWDESK_TASK_QUEUE": h.settings.task_queue,
         "REVIEWDESK_TEMPORAL_ADDRESS": h.client.service_client.config.target_host,
         "REVIEWDESK_PUBLIC_BASE_URL": h.settings.public_base_url,
+        "REVIEWDESK_DATABASE_URL": h.settings.store_url,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

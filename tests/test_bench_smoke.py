@@ -8,10 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.pgcluster import find_bin_dir
 from tests.processes import ROOT
 
 
-def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: str) -> None:
+    if store == "postgres" and find_bin_dir() is None and not os.environ.get(
+        "REVIEWDESK_REQUIRE_POSTGRES"
+    ):
+        pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
     out = tmp_path / "results.json"
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
@@ -22,7 +30,7 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
             str(ROOT / "bench" / "run.py"),
             *("--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"),
             *("--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)),
-            *("--paced-contacts", "10", "--paced-rate", "10"),
+            *("--paced-contacts", "10", "--paced-rate", "10", "--store", store),
         ],
         cwd=ROOT,
         env=env,
@@ -35,6 +43,10 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
 
     results = json.loads(out.read_text())
     assert results["machine"]["cpu_count"] == os.cpu_count()
+    # The table and the figures say which database the store was on.
+    used = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[store]
+    assert results["store"].startswith(used), results["store"]
+    assert f"Reviewdesk's store: {used} " in done.stdout, done.stdout
     # The bare engine runs the plans twice, before Reviewdesk and after it.
     bare_runs = results["bare"]["runs"]
     assert [r["contacts"] for r in bare_runs] == [20, 20], bare_runs
@@ -55,6 +67,9 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     opened = results["open_contacts"]
     assert opened["contacts"] == 50 and opened["errors"] == 0
     assert opened["worker_rss_mb"] > 0 and opened["temporal_db_mb"] > 0
+    assert opened["store_db_mb"] > 0
+    # On PostgreSQL no process of the stack fell back to a SQLite file in the data folder.
+    assert (data / "reviewdesk.db").exists() == (store == "sqlite")
     paced = opened["paced"]
     assert paced["errors"] == 0 and paced["contact_latency"]["count"] == 10, paced
     assert 0 < paced["contact_latency"]["p50_ms"] <= paced["contact_latency"]["p99_ms"]

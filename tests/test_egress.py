@@ -35,6 +35,9 @@ from tests.webhook_receiver import fake_resolver
         ("100.64.0.1", False, False),  # carrier-grade NAT
         ("2002:7f00:1::", False, False),  # 6to4 of 127.0.0.1
         ("64:ff9b::7f00:1", False, False),  # NAT64 of 127.0.0.1
+        ("2002:a00:1::", False, False),  # 6to4 of 10.0.0.1: private on Python 3.13, not on 3.11
+        ("64:ff9b:1::a00:1", False, False),  # local-use NAT64: global on 3.11, private on 3.13
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False, False),  # Teredo
     ],
 )
 def test_an_address_is_public_local_or_neither(address: str, public: bool, local: bool) -> None:

@@ -31,6 +31,7 @@ from starter.unavailable import is_outage
 from starter.web.app import create_app
 from store import Database, contacts, outbox, reports
 from store.accounts import hash_secret
+from store.database import translated
 from store.records import ContactRequest, now
 from tests.conftest import Harness, Running
 from tests.processes import BIN, ROOT, env_for, free_port
@@ -144,11 +145,8 @@ async def _arrived(copies: Any, mid: str) -> bool:
 
 async def _count(db: Database, table: str, column: str, value: str) -> int:
     """Rows of ``table`` about one object, drafts included: what no page shows."""
-    async with (
-        db.read() as conn,
-        conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (value,)) as cur,
-    ):
-        row = await cur.fetchone()
+    async with db.read() as conn:
+        row = await conn.fetch_one(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (value,))
     return int(row[0]) if row else 0
 
 
@@ -436,8 +434,12 @@ async def test_a_decision_sent_while_the_worker_is_down_is_applied_once_and_its_
 
 def test_a_store_error_that_is_a_bug_is_not_dressed_up_as_try_again() -> None:
     # A caller told "try again" for a statement that can never work would retry for ever.
-    assert is_outage(sqlite3.OperationalError("database is locked"))
-    assert is_outage(sqlite3.OperationalError("disk I/O error"))
-    assert is_outage(sqlite3.OperationalError("unable to open database file"))
-    assert not is_outage(sqlite3.OperationalError("no such column: purged_at"))
-    assert not is_outage(sqlite3.OperationalError('near "SELEC": syntax error'))
+    def seen(err: Exception) -> bool:
+        return is_outage(translated(err))
+
+    assert seen(sqlite3.OperationalError("database is locked"))
+    assert seen(sqlite3.OperationalError("disk I/O error"))
+    assert seen(sqlite3.OperationalError("unable to open database file"))
+    assert not seen(sqlite3.OperationalError("no such column: purged_at"))
+    assert not seen(sqlite3.OperationalError('near "SELEC": syntax error'))
+    assert not seen(sqlite3.IntegrityError("UNIQUE constraint failed"))

@@ -88,7 +88,7 @@ async def test_a_case_ended_retention_ago_is_purged_one_ended_since_is_not_an_op
         kept = await contacts.get_contact(conn, decided.contact_id)
         refused = [
             r
-            for r in await conn.execute_fetchall("SELECT message, purged_at FROM contact_requests")
+            for r in await conn.fetch_all("SELECT message, purged_at FROM contact_requests")
             if r[1] is not None
         ]
     assert gone is not None and gone.message == "" and gone.purged_at is not None
@@ -166,6 +166,7 @@ def _store_files(h: Harness) -> bytes:
     )
 
 
+@pytest.mark.sqlite_only
 async def test_a_purged_text_is_gone_from_the_store_file_and_its_write_ahead_log(
     skipping: Harness,
 ) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from temporalio.service import TLSConfig
 
 from settings import Settings
+from starter.client import tls_config
 
 
 def test_defaults_follow_the_design() -> None:
@@ -45,3 +48,45 @@ def test_the_api_key_is_a_secret_and_never_printed(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("REVIEWDESK_TEMPORAL_API_KEY", "very-secret-key")
     s = Settings(_env_file=None)
     assert "very-secret-key" not in repr(s) and "very-secret-key" not in str(s.model_dump())
+
+
+def test_the_store_is_named_for_people_without_its_password(tmp_path: Path) -> None:
+    on_pg = Settings(
+        _env_file=None, database_url="postgresql://rd:s3cret-pw@db.internal:6432/reviewdesk"
+    )
+    assert on_pg.store_label == "PostgreSQL db.internal:6432/reviewdesk"
+    on_file = Settings(_env_file=None, data_dir=tmp_path)
+    assert on_file.store_label == f"SQLite {tmp_path / 'reviewdesk.db'}"
+    assert on_file.store_url == f"sqlite:///{tmp_path / 'reviewdesk.db'}"
+    elsewhere = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    assert elsewhere.store_path == tmp_path / "other.db"
+
+
+def test_a_client_certificate_from_files_makes_the_tls_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    files = {"cert": b"-----BEGIN CERTIFICATE-----\nclient\n", "key": b"-----BEGIN KEY-----\n"}
+    files["ca"] = b"-----BEGIN CERTIFICATE-----\nour CA\n"
+    for name, content in files.items():
+        (tmp_path / f"{name}.pem").write_bytes(content)
+        monkeypatch.setenv(f"REVIEWDESK_TEMPORAL_TLS_{name.upper()}", str(tmp_path / f"{name}.pem"))
+    tls = tls_config(Settings(_env_file=None))
+    assert isinstance(tls, TLSConfig)
+    assert (tls.client_cert, tls.client_private_key) == (files["cert"], files["key"])
+    assert tls.server_root_ca_cert == files["ca"]
+
+    # A public CA needs no file; the certificate and its key still make TLS.
+    monkeypatch.delenv("REVIEWDESK_TEMPORAL_TLS_CA")
+    tls = tls_config(Settings(_env_file=None))
+    assert isinstance(tls, TLSConfig) and tls.server_root_ca_cert is None
+    assert tls.client_cert == files["cert"]
+
+
+def test_plain_tls_or_none_without_certificate_files() -> None:
+    assert tls_config(Settings(_env_file=None)) is False
+    assert tls_config(Settings(_env_file=None, temporal_tls=True)) is True
+
+
+def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="temporal_tls_cert and temporal_tls_key"):
+        Settings(_env_file=None, temporal_tls_cert=tmp_path / "cert.pem")

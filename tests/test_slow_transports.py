@@ -17,7 +17,7 @@ from activities.delivery import TIMED_OUT, DeliveryActivities
 from delivery.failures import DeliveryError
 from delivery.mail import FileMailer, message_id
 from settings import Settings
-from store import Database, outbox
+from store import Database, Store, outbox
 from store.records import OutboxMessage, now
 from tests.conftest import Running
 from tests.processes import free_port
@@ -117,7 +117,7 @@ async def test_a_mail_server_that_never_answers_data_delays_the_201_by_5s_at_mos
     assert sent.attempts >= 2
 
 
-async def _sent(db: Database, key: str) -> list[OutboxMessage]:
+async def _sent(db: Store, key: str) -> list[OutboxMessage]:
     async with db.read() as conn:
         message = await outbox.get_message(conn, key)
     return [message] if message is not None and message.status == "sent" else []

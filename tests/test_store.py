@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import Database, reviews
+from store.errors import Conflict, StoreUnavailable
 from store.records import Review
 from store.schema import MIGRATIONS
 from tests.world import make_world
@@ -32,10 +33,9 @@ async def test_an_existing_database_file_is_upgraded_in_place_keeping_its_data(
         assert await db.schema_version() == len(later)
         async with db.read() as conn:
             review = await reviews.get_review(conn, world.review["organic"])
-            async with conn.execute(
+            row = await conn.fetch_one(
                 "SELECT language FROM reviews WHERE id = ?", (world.review["organic"],)
-            ) as cur:
-                row = await cur.fetchone()
+            )
         assert review is not None and review.title == "Review organic"
         assert row is not None and row[0] == "en"
     finally:
@@ -64,7 +64,7 @@ async def test_reads_see_committed_writes_and_can_never_write(tmp_path: Path) ->
             review = await reviews.get_review(conn, world.review["organic"])
             # Reads run on their own connections, which refuse to write: a write must take the
             # writer's lock, or two of them could interleave.
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            with pytest.raises(StoreUnavailable, match="readonly"):
                 await conn.execute("DELETE FROM reviews")
         async with db.read() as conn:
             still = await reviews.get_review(conn, world.review["organic"])
@@ -163,7 +163,7 @@ async def test_a_commit_that_fails_ends_its_transaction(tmp_path: Path) -> None:
                 " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
             )
         # A deferred foreign key fails at COMMIT, and SQLite keeps the transaction open then.
-        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        with pytest.raises(Conflict, match="FOREIGN KEY"):
             async with db.tx() as conn:
                 await conn.execute("INSERT INTO child (parent_id) VALUES (7)")
 
@@ -174,6 +174,6 @@ async def test_a_commit_that_fails_ends_its_transaction(tmp_path: Path) -> None:
         async with db.tx() as conn:
             await conn.execute("INSERT INTO parent (id) VALUES (7)")
             await conn.execute("INSERT INTO child (parent_id) VALUES (7)")
-        async with db.read() as conn, conn.execute("SELECT count(*) FROM child") as cur:
-            row = await cur.fetchone()
+        async with db.read() as conn:
+            row = await conn.fetch_one("SELECT count(*) FROM child")
         assert row is not None and row[0] == 1

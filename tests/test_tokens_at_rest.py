@@ -10,6 +10,7 @@ import time
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from delivery.links import MARK, Links, Purpose
 from delivery.mail import FileMailer, build_email
 from starter.inputs import ContactRequestBody
-from store import Database, contacts, outbox
+from store import Connection, Database, contacts, outbox
 from store.accounts import hash_secret
 from store.records import now
 from store.schema import MIGRATIONS
@@ -199,7 +200,8 @@ async def test_the_upgrade_takes_the_link_out_of_request_emails_already_sent(
     mine = next(i for i, m in enumerate(MIGRATIONS) if "link_purpose" in m)
     db = await Database(tmp_path / "old.db").connect(MIGRATIONS[:mine])
     async with db.tx() as conn:
-        await conn.executemany(
+        await _insert_all(
+            conn,
             "INSERT INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
             " recipient_id, to_address, subject, body_text, created_at, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -255,7 +257,8 @@ async def test_a_link_taken_out_is_gone_from_the_file_too_not_only_from_its_rows
     mine = next(i for i, m in enumerate(MIGRATIONS) if "link_purpose" in m)
     db = await Database(path).connect(MIGRATIONS[:mine])
     async with db.tx() as conn:
-        await conn.executemany(
+        await _insert_all(
+            conn,
             "INSERT INTO outbox (key, channel, subject_id, event_type, recipient_kind,"
             " recipient_id, to_address, subject, body_text, created_at, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -278,3 +281,8 @@ async def test_a_link_taken_out_is_gone_from_the_file_too_not_only_from_its_rows
         assert pending_token.encode() not in _on_disk(path)
     finally:
         await db.close()
+
+
+async def _insert_all(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    for row in rows:
+        await conn.execute(sql, row)

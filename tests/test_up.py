@@ -15,13 +15,14 @@ from tests.processes import BIN, ROOT, cli_json, env_for, free_port, reply_token
 
 def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    web_port = free_port()
+    web_port, worker_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
     env = env_for(
         data,
         temporal_address=f"127.0.0.1:{free_port()}",
         temporal_ui_port=str(free_port()),
         web_port=str(web_port),
+        worker_http_port=str(worker_port),
         public_base_url=base,
     )
     up = subprocess.Popen(
@@ -45,6 +46,13 @@ def test_up_starts_dev_server_worker_and_demo_data_and_stops_on_ctrl_c(tmp_path:
         assert "Reviewdesk is up." in printed and str(data / "demo.json") in printed
         assert f"business dashboard: {base}/dashboard" in printed
         assert f"moderation queue:   {base}/moderation" in printed
+        # Where Prometheus and probes go, and both answer there.
+        worker = f"http://127.0.0.1:{worker_port}"
+        assert f"web app metrics:    {base}/metrics" in printed
+        assert f"worker metrics:     {worker}/metrics" in printed
+        for where in (base, worker):
+            assert httpx.get(f"{where}/metrics").status_code == 200
+            assert httpx.get(f"{where}/readyz").json() == {"store": "ok", "temporal": "ok"}
 
         demo = json.loads((data / "demo.json").read_text())
         assert {r["source"] for r in demo["reviews"]} == {

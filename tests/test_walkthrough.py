@@ -86,3 +86,23 @@ def test_the_readme_walkthrough_runs_as_printed_and_again_after_the_reset(tmp_pa
         second = run(script, tmp_path, env)
         assert second.returncode == 0, second.stdout + second.stderr
         assert "status rejected" in second.stdout and "(visible)" in second.stdout
+
+
+def test_the_readme_walkthrough_runs_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    # Issue 16, acceptance 1: the same journey with the store on PostgreSQL, `up` seeding it.
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    port = free_port()
+    env = env_for(
+        tmp_path / "data",
+        database_url=pg_url,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port="0",
+        web_port=str(port),
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
+    with running_up(tmp_path, env):
+        done = run(walkthrough(), tmp_path, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "status rejected" in done.stdout and "(visible)" in done.stdout
+    # Nothing of the store went to the data folder: it is all in the database.
+    assert not (tmp_path / "data" / "reviewdesk.db").exists()

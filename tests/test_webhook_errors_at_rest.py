@@ -78,9 +78,7 @@ async def test_an_old_failed_attempt_keeps_only_its_status_code_or_a_fixed_phras
     try:
         seen = await WebhookEndpoints(cast(Client, None), db, settings).deliveries("biz_old")
         async with db.read() as conn:
-            email = await (
-                await conn.execute("SELECT last_error FROM outbox WHERE channel = 'email'")
-            ).fetchone()
+            email = await conn.fetch_one("SELECT last_error FROM outbox WHERE channel = 'email'")
     finally:
         await db.close()
 

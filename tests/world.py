@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from domain.enums import ReviewSource, Visibility
-from store import Database, accounts, reviews
+from store import Store, accounts, reviews
 from store.accounts import hash_secret
 from store.records import now
 
@@ -24,7 +24,7 @@ class World:
     keys: dict[str, str] = field(default_factory=dict)
 
 
-async def make_world(db: Database) -> World:
+async def make_world(db: Store) -> World:
     tag = secrets.token_hex(4)
     w = World(
         business=f"biz_{tag}",

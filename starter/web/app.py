@@ -16,10 +16,13 @@ from fastapi import FastAPI, Request
 from itsdangerous import URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Client
 
 from settings import Settings, kept_secret
+from starter import health, metrics, tracing
 from starter.service import Reviewdesk
 from starter.web import api, api_webhooks, docs, errors, pages, webhook_pages
+from store import Store
 
 log = logging.getLogger("reviewdesk.web")
 MAX_BODY = 64 * 1024
@@ -83,13 +86,19 @@ class Guard:
             await errors.too_large(request)(scope, receive, send_guarded)
         else:
             await self.app(scope, receive, send_guarded)
+        elapsed = time.perf_counter() - started
+        # The router leaves the route it matched in the scope: its template, never the ids.
+        route = getattr(scope.get("route"), "path", None)
+        metrics.request_answered(request.method, route, status, elapsed)
+        if route in health.PATHS:
+            return  # probes and scrapes, every few seconds: the metrics count them
         # Our own access log: uvicorn's would print reply tokens, so it is switched off.
         log.info(
             "%s %s %s %.1fms",
             request.method,
             redact(request.url.path),
             status,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
         )
 
 
@@ -119,6 +128,12 @@ def _replay(arrived: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
+def _service_parts(request: Request) -> tuple[Store, Client] | None:
+    """What /readyz checks: the service's store and Temporal client, once the app has them."""
+    service: Reviewdesk | None = getattr(request.app.state, "service", None)
+    return None if service is None else (service.db, service.client)
+
+
 def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +147,9 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         async with open_store(settings) as db:
             app.state.service = Reviewdesk(client, db, settings)
             yield
+        # uvicorn ends `reviewdesk web` by raising the stop signal again once the app has shut
+        # down, so the process never returns to flush the last spans itself.
+        tracing.flush()
 
     app = FastAPI(
         title="Reviewdesk",
@@ -153,6 +171,9 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
     app.include_router(api_webhooks.router)
     app.include_router(pages.router)
     app.include_router(webhook_pages.router)
+    for route in health.routes(metrics.WEB, _service_parts):
+        app.router.routes.append(route)
 
     app.add_middleware(Guard)
+    tracing.instrument(app)
     return app

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import aiosqlite
-
 from domain.enums import ContactStatus, ReportStatus, ReviewSource, Visibility
 from domain.refusals import Refusal, Refused
 from starter.service import ContactView, Notification, ReportView, Reviewdesk
 from starter.web.schemas import HIDDEN_PLACEHOLDER, PublicReview, PublicReviews
 from store import accounts, contacts, directory, history, outbox, reports, reviews
+from store.connection import Connection
 from store.records import AnswerRecord, Contact, DecisionRecord, Report, Review, now
 
 PAGE = 50
@@ -205,7 +204,7 @@ async def answers_of(
 
 
 async def _answers_of(
-    conn: aiosqlite.Connection, views: list[ReportView]
+    conn: Connection, views: list[ReportView]
 ) -> dict[str, AnswerRecord | None]:
     found = await contacts.answers_by_id(conn, [v.contact.answer_id or "" for v in views])
     return {
@@ -254,7 +253,7 @@ async def report_page(service: Reviewdesk, report_id: str) -> ModerationPage:
         return await _moderation_of(conn, [report])
 
 
-async def _moderation_of(conn: aiosqlite.Connection, found: list[Report]) -> ModerationPage:
+async def _moderation_of(conn: Connection, found: list[Report]) -> ModerationPage:
     views = await report_views(conn, found)
     decisions = [v.decision for v in views if v.decision]
     return ModerationPage(
@@ -270,7 +269,7 @@ async def _moderation_of(conn: aiosqlite.Connection, found: list[Report]) -> Mod
 # per kind of record, not one per row (Reviewdesk.contact_view and report_view read one).
 
 
-async def contact_views(conn: aiosqlite.Connection, found: list[Contact]) -> list[ContactView]:
+async def contact_views(conn: Connection, found: list[Contact]) -> list[ContactView]:
     """What ``Reviewdesk.contact_view`` shows for each contact, read in five queries."""
     answers = await contacts.answers_by_id(conn, [c.answer_id or "" for c in found])
     reported = await reports.reports_by_id(conn, [c.report_id or "" for c in found])
@@ -292,7 +291,7 @@ async def contact_views(conn: aiosqlite.Connection, found: list[Contact]) -> lis
     return views
 
 
-async def report_views(conn: aiosqlite.Connection, found: list[Report]) -> list[ReportView]:
+async def report_views(conn: Connection, found: list[Report]) -> list[ReportView]:
     """What ``Reviewdesk.report_view`` shows for each report, read in six queries."""
     reviewed = await reviews.reviews_by_id(conn, [r.review_id for r in found])
     contacted = await contacts.contacts_by_id(conn, [r.contact_id for r in found])
