@@ -35,7 +35,10 @@ Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REVIEWDESK_", env_file=".env", extra="ignore")
+    # A bad value's error never repeats the value: a database URL carries its password.
+    model_config = SettingsConfigDict(
+        env_prefix="REVIEWDESK_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     # Where the store, the dev server's SQLite file, written mail and demo credentials live.
     data_dir: Path = Path("data")
@@ -43,7 +46,7 @@ class Settings(BaseSettings):
     # The store: `sqlite:///<path>` (a file; by default reviewdesk.db in the data folder) or
     # `postgresql://user:password@host:port/database` for many machines (README, "Beyond one
     # machine"). Migrations run in place when a process starts.
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)
 
     # Temporal: the embedded dev server by default; point these at a real cluster to move off it.
     temporal_address: str = "localhost:7233"

@@ -97,6 +97,11 @@ class PgCluster:
         self.url = self.url_for("postgres")
         self._watchdog = watchdog
 
+    @property
+    def pid(self) -> int:
+        """The server's first process (the postmaster), parent of one process per connection."""
+        return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+
     def url_for(self, database: str) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 

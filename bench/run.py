@@ -613,10 +613,16 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"{'CPU ms per lifecycle':<48}{'Reviewdesk':>12}{'bare engine':>14}",
     ]
-    for name in ("server", "worker", "web", "driver"):
+    for name in ("server", "worker", "web", "postgres", "driver"):
         key = f"{name}_ms"
+        if name == "postgres" and key not in cpu_rd:
+            continue
         bare_key = "bare_worker_ms" if name == "worker" else key
-        label = {"server": "Temporal dev server", "driver": "bench driver"}.get(name, name)
+        label = {
+            "server": "Temporal dev server",
+            "postgres": "PostgreSQL (the store)",
+            "driver": "bench driver",
+        }.get(name, name)
         lines.append(row(label, cpu_rd.get(key, "-"), cpu_bare.get(bare_key, "-")))
     lines += [
         row("all processes", cpu_rd["total_ms"], cpu_bare["total_ms"]),
@@ -730,7 +736,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             log("starting a throwaway PostgreSQL cluster for the store")
             cluster = await asyncio.to_thread(pgcluster.start_cluster, durable=True)
             database_url = await asyncio.to_thread(cluster.create_database, "reviewdesk")
-            stack = Stack(data_dir, database_url=database_url)
+            stack = Stack(data_dir, database_url=database_url, postgres_pid=cluster.pid)
         log(f"starting the dev server, worker and web app (data in {data_dir})")
         await stack.start_server()
         async with open_store(stack.settings()) as store:

@@ -17,6 +17,8 @@ from pythonjsonlogger.json import JsonFormatter
 from settings import Settings
 
 _REDACTIONS = [
+    # A password in a URL (a database's: postgresql://user:password@host/db).
+    (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1<password>@"),
     # A link's token in a path: /reply/<token>, the page a reviewer answers on.
     (re.compile(r"(/reply/)[^/?#\s\"']+"), r"\1<token>"),
     # API keys (rd_biz_..., rd_mod_...) and webhook signing secrets.

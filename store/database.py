@@ -89,49 +89,61 @@ _OUTAGES = (
 )
 
 
-def translated(err: Exception) -> Exception:
+def translated(err: Exception, *, reader: bool = False) -> Exception:
     """The store's own error for one of SQLite's: a broken constraint is a Conflict, a lock or
-    an I/O failure StoreUnavailable; anything else (a bug in a statement) stays as it was."""
+    an I/O failure StoreUnavailable; anything else (a bug in a statement) stays as it was.
+    A reader refusing to write is a bug too (the write belonged in a transaction), not a
+    read-only file."""
     if isinstance(err, sqlite3.IntegrityError):
         return Conflict(str(err))
     message = str(err).lower()
+    if reader and "readonly" in message:
+        return err
     if isinstance(err, sqlite3.Error | ValueError) and any(s in message for s in _OUTAGES):
         return StoreUnavailable(f"sqlite: {message}")
     return err
 
 
 @contextlib.contextmanager
-def _translating() -> Iterator[None]:
+def _translating(
+    kinds: tuple[type[Exception], ...] = (sqlite3.Error, ValueError), *, reader: bool = False
+) -> Iterator[None]:
     try:
         yield
-    except (sqlite3.Error, ValueError) as err:
-        better = translated(err)
+    except kinds as err:
+        better = translated(err, reader=reader)
         if better is err:
             raise
         raise better from err
 
 
+# Around a caller's block only SQLite's own errors are the store's: a ValueError of the
+# caller's is not an outage, whatever its words.
+_OWN = (sqlite3.Error,)
+
+
 class SqliteConnection:
     """``store.connection.Connection`` over one aiosqlite connection."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "reader")
 
-    def __init__(self, raw: aiosqlite.Connection) -> None:
+    def __init__(self, raw: aiosqlite.Connection, *, reader: bool = False) -> None:
         self.raw = raw
+        self.reader = reader
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        with _translating():
+        with _translating(reader=self.reader):
             cursor = await self.raw.execute(sql, params)
         return int(cursor.rowcount)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        with _translating():
+        with _translating(reader=self.reader):
             async with self.raw.execute(sql, params) as cur:
                 row = await cur.fetchone()
         return cast(Row | None, row)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        with _translating():
+        with _translating(reader=self.reader):
             async with self.raw.execute(sql, params) as cur:
                 rows = await cur.fetchall()
         return cast(list[Row], list(rows))
@@ -183,7 +195,7 @@ class Database:
             # error answer takes over.
             await reader.execute(f"PRAGMA busy_timeout={READER_BUSY_MS}")
             self._readers.append(reader)
-            self._views[id(reader)] = SqliteConnection(reader)
+            self._views[id(reader)] = SqliteConnection(reader, reader=True)
             self._free.put_nowait(reader)
         return self
 
@@ -232,7 +244,7 @@ class Database:
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[SqliteConnection]:
         """A write transaction: all of it lands, or none of it does."""
-        with _translating():
+        with _translating(_OWN):
             async with self._tx() as conn:
                 yield conn
 
@@ -271,9 +283,10 @@ class Database:
         try:
             with _translating():
                 await reader.execute("BEGIN")
-                try:
-                    yield self._views[id(reader)]
-                finally:
+            try:
+                yield self._views[id(reader)]
+            finally:
+                with _translating():
                     await reader.execute("COMMIT")
         finally:
             self._free.put_nowait(reader)

@@ -34,13 +34,15 @@ from store.schema_postgres import MIGRATIONS
 _WRITE_LOCK = 0x5245_5644  # "REVD"
 _MIGRATION_LOCK = 0x5245_5645
 _PING_SECONDS = 2.0
+# One round trip each: the write lock is taken in the same message as the BEGIN.
+_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK})"
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 # Errors that say "not now": the server is away, shutting down, out of connections, or a lock
-# or statement waited past its limit. Anything else from the server is a bug and stays as is.
+# or statement waited past its limit. Anything else is a bug (a 500 someone looks at).
 _OUTAGES: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
-    asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
@@ -51,13 +53,22 @@ _OUTAGES: tuple[type[BaseException], ...] = (
 )
 
 
-def translated(err: BaseException) -> BaseException:
+def translated(err: BaseException) -> StoreError:
+    """The store's own error for one of asyncpg's. It names the kind of error only: the
+    driver's and the server's messages may quote a statement's values (an address, a message),
+    and this text reaches logs and Temporal's failure records."""
+    kind = type(err).__name__
+    code = getattr(err, "sqlstate", None)
+    said = f"postgresql: {kind}" + (f" ({code})" if code else "")
     if isinstance(err, asyncpg.IntegrityConstraintViolationError):
-        return Conflict(type(err).__name__)
-    if isinstance(err, _OUTAGES):
-        # The class name only: a server's message may quote the values of a statement.
-        return StoreUnavailable(f"postgresql: {type(err).__name__}")
-    return err
+        return Conflict(said)
+    if isinstance(err, _OUTAGES) or (
+        # The pool or a connection closed under us; other interface errors are misuse (a
+        # wrong number of arguments, two statements at once on one connection): bugs.
+        isinstance(err, asyncpg.InterfaceError) and "clos" in str(err).lower()
+    ):
+        return StoreUnavailable(said)
+    return StoreError(said)
 
 
 @contextlib.contextmanager
@@ -65,13 +76,12 @@ def _translating() -> Iterator[None]:
     try:
         yield
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as err:
-        better = translated(err)
-        if better is err:
-            raise
-        raise better from err
+        raise translated(err) from None
 
 
-_TOKEN = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|group_concat\(|char\(")
+_TOKEN = re.compile(
+    r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|\bgroup_concat\(|\bchar\("
+)
 
 
 @lru_cache(maxsize=1024)
@@ -106,6 +116,16 @@ def _args(sql: str, params: Params) -> tuple[str, list[Any]]:
     if isinstance(params, Mapping):
         return text, [params[name] for name in names]
     return text, list(params)
+
+
+async def _reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """What a connection going back to the pool needs: only a transaction left open (an error
+    or a cancellation) ended, which also lets go of its write lock. asyncpg's default reset
+    (unlock all, close cursors, unlisten, reset settings) is a round trip the store never
+    needs: it takes no session locks but the migrations' (released there), and changes no
+    settings."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 def _changed(status: str) -> int:
@@ -155,6 +175,9 @@ class PostgresDatabase:
         self.busy_timeout = busy_timeout
         self.pool_size = pool_size
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        # One write at a time in this process, as on SQLite: writers queue here, not on pooled
+        # connections, so reads and health checks always find a free one.
+        self._write_turn = asyncio.Lock()
 
     @property
     def pool(self) -> asyncpg.Pool[asyncpg.Record]:
@@ -175,8 +198,12 @@ class PostgresDatabase:
                 timeout=max(wait, 1.0),
                 # A write waits this long for another's lock, as SQLite's busy timeout does.
                 server_settings={"lock_timeout": str(ms), "application_name": "reviewdesk"},
+                # A server that vanished without closing the connection (a partition) would
+                # otherwise hold a step or a request for ever.
+                command_timeout=wait + 5,
                 # Statements are the same few dozen texts: prepared once per connection.
                 statement_cache_size=256,
+                reset=_reset,
             )
         try:
             with _translating():
@@ -199,26 +226,58 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[PoolConnectionProxy[asyncpg.Record]]:
+        # Only the store's own operations are translated: what the caller's block raises (a
+        # file it could not remove, say) passes through as it is.
+        pool = self.pool
         with _translating():
-            async with self.pool.acquire(timeout=self.busy_timeout.total_seconds()) as conn:
-                yield conn
+            conn = await pool.acquire(timeout=self.busy_timeout.total_seconds())
+        try:
+            yield conn
+        finally:
+            # Returned mid-transaction (an error, a cancellation), the pool rolls it back and
+            # lets go of its advisory locks before anyone else gets the connection.
+            await pool.release(conn)
+
+    @asynccontextmanager
+    async def _transaction(
+        self, conn: PoolConnectionProxy[asyncpg.Record], begin: str
+    ) -> AsyncIterator[PostgresConnection]:
+        with _translating():
+            await conn.execute(begin)
+        try:
+            yield PostgresConnection(conn)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error that got us here matters more
+                await conn.execute("ROLLBACK")
+            raise
+        with _translating():
+            await conn.execute("COMMIT")
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[PostgresConnection]:
         """A write transaction: all of it lands, or none of it does; one at a time."""
-        async with self._connection() as conn:
-            with _translating():
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK)
-                    yield PostgresConnection(conn)
+        try:
+            async with asyncio.timeout(self.busy_timeout.total_seconds()):
+                await self._write_turn.acquire()
+        except TimeoutError:
+            raise StoreUnavailable("postgresql: no turn to write within the busy timeout") from None
+        try:
+            async with (
+                self._connection() as conn,
+                self._transaction(conn, _BEGIN_WRITE) as view,
+            ):
+                yield view
+        finally:
+            self._write_turn.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[PostgresConnection]:
         """A consistent snapshot to read from, beside whatever the writers are doing."""
-        async with self._connection() as conn:
-            with _translating():
-                async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    yield PostgresConnection(conn)
+        async with (
+            self._connection() as conn,
+            self._transaction(conn, _BEGIN_READ) as view,
+        ):
+            yield view
 
     async def ping(self) -> None:
         try:
@@ -228,7 +287,7 @@ class PostgresDatabase:
                         await conn.fetchval("SELECT 1")
         except TimeoutError as err:
             raise StoreUnavailable(f"postgresql: no answer within {_PING_SECONDS:g} s") from err
-        except StoreError:
+        except StoreUnavailable:
             raise
         except Exception as err:  # here, anything at all means "not ready"
             raise StoreUnavailable(f"postgresql: {type(err).__name__}") from err
@@ -238,7 +297,9 @@ class PostgresDatabase:
         are overwritten as pages are reused (PostgreSQL keeps them until then)."""
         async with self._connection() as conn:
             with _translating():
-                await conn.execute("VACUUM contact_requests, answers, outbox")
+                await conn.execute(
+                    "VACUUM contact_requests, answers, outbox, webhook_endpoints", timeout=3600
+                )
         return True
 
     async def schema_version(self) -> int:
@@ -255,7 +316,10 @@ class PostgresDatabase:
         lock that makes processes starting together wait for the first one's."""
         newest = migrations[-1][0] if migrations else 0
         async with self._connection() as conn:
+            # Another process's migration may take longer than a write's lock timeout: wait.
+            await conn.execute("SET lock_timeout = 0")
             await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("RESET lock_timeout")
             try:
                 await conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version"
@@ -271,7 +335,7 @@ class PostgresDatabase:
                     if version <= current:
                         continue
                     async with conn.transaction():
-                        await conn.execute(script)
+                        await conn.execute(script, timeout=3600)
                         await conn.execute(
                             "INSERT INTO schema_version (version) VALUES ($1)", version
                         )

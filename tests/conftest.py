@@ -106,6 +106,9 @@ BOTH_STORES = frozenset(
         "test_reconcile",
         "test_walkthrough",
         "test_web_pages",
+        "test_delivery_webhooks",
+        "test_privacy",
+        "test_tokens_at_rest",
     }
 )
 

@@ -47,6 +47,9 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: s
     used = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[store]
     assert results["store"].startswith(used), results["store"]
     assert f"Reviewdesk's store: {used} " in done.stdout, done.stdout
+    # The PostgreSQL server's processes are the stack's too: their CPU counts.
+    postgres_cpu = results["reviewdesk"]["cpu_per_lifecycle"].get("postgres_ms", 0)
+    assert (postgres_cpu > 0) == (store == "postgres"), results["reviewdesk"]["cpu_per_lifecycle"]
     # The bare engine runs the plans twice, before Reviewdesk and after it.
     bare_runs = results["bare"]["runs"]
     assert [r["contacts"] for r in bare_runs] == [20, 20], bare_runs

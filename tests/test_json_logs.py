@@ -27,11 +27,13 @@ def _log_everything(log_format: str, settings: Settings) -> tuple[str, list[str]
     log.addHandler(handler(log_format, stream))
     log.info("mail to %s: https://x.test/reply/%s", ADDRESS, token)
     log.warning("key %s refused for %s", key, ADDRESS, extra={"detail": {"to": ADDRESS}})
+    password = f"pw-{secrets.token_hex(3)}"
+    log.error("store postgresql://reviewdesk:%s@db.internal:5432/rd unreachable", password)
     try:
         raise ValueError(f"no mailbox {ADDRESS} for token {token}")
     except ValueError:
         log.exception("sending failed")
-    return stream.getvalue(), [ADDRESS, token, key]
+    return stream.getvalue(), [ADDRESS, token, key, password]
 
 
 def test_json_log_lines_are_json_objects_without_addresses_keys_or_tokens(
@@ -39,11 +41,14 @@ def test_json_log_lines_are_json_objects_without_addresses_keys_or_tokens(
 ) -> None:
     written, hidden = _log_everything("json", settings)
     lines = [json.loads(line) for line in written.splitlines()]
-    assert [line["level"] for line in lines] == ["INFO", "WARNING", "ERROR"]
+    assert [line["level"] for line in lines] == ["INFO", "WARNING", "ERROR", "ERROR"]
     assert lines[0]["message"] == "mail to <email>: https://x.test/reply/<token>"
     assert lines[1]["message"] == "key rd_<key> refused for <email>"
     assert lines[1]["detail"] == {"to": "<email>"}
-    assert "ValueError: no mailbox <email> for token <secret>" in lines[2]["exc_info"]
+    assert lines[2]["message"] == (
+        "store postgresql://reviewdesk:<password>@db.internal:5432/rd unreachable"
+    )
+    assert "ValueError: no mailbox <email> for token <secret>" in lines[3]["exc_info"]
     assert all("timestamp" in line and line["logger"].startswith("reviewdesk.") for line in lines)
     for secret in hidden:
         assert secret not in written

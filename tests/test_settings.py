@@ -58,6 +58,11 @@ def test_the_store_is_named_for_people_without_its_password(tmp_path: Path) -> N
     on_file = Settings(_env_file=None, data_dir=tmp_path)
     assert on_file.store_label == f"SQLite {tmp_path / 'reviewdesk.db'}"
     assert on_file.store_url == f"sqlite:///{tmp_path / 'reviewdesk.db'}"
+    assert "s3cret-pw" not in repr(on_pg)
+    # A mistyped URL's error names the setting, never the password in it.
+    with pytest.raises(ValidationError) as bad:
+        Settings(_env_file=None, database_url="postgress://rd:s3cret-pw@db.internal/reviewdesk")
+    assert "database_url" in str(bad.value) and "s3cret-pw" not in str(bad.value)
     elsewhere = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'other.db'}")
     assert elsewhere.store_path == tmp_path / "other.db"
 

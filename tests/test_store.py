@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Database, reviews
+from store import Database, Store, reviews
 from store.errors import Conflict, StoreUnavailable
 from store.records import Review
 from store.schema import MIGRATIONS
@@ -64,7 +64,8 @@ async def test_reads_see_committed_writes_and_can_never_write(tmp_path: Path) ->
             review = await reviews.get_review(conn, world.review["organic"])
             # Reads run on their own connections, which refuse to write: a write must take the
             # writer's lock, or two of them could interleave.
-            with pytest.raises(StoreUnavailable, match="readonly"):
+            # A bug, not an outage: it must not be answered "try again" (503) for ever.
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
                 await conn.execute("DELETE FROM reviews")
         async with db.read() as conn:
             still = await reviews.get_review(conn, world.review["organic"])
@@ -177,3 +178,62 @@ async def test_a_commit_that_fails_ends_its_transaction(tmp_path: Path) -> None:
         async with db.read() as conn:
             row = await conn.fetch_one("SELECT count(*) FROM child")
         assert row is not None and row[0] == 1
+
+
+# --- on both stores (the `db` fixture is SQLite, then PostgreSQL) ------------------------------
+
+
+async def test_a_write_inside_a_read_is_refused_as_a_bug_and_changes_nothing(db: Store) -> None:
+    world = await make_world(db)
+    with pytest.raises(Exception) as refused:
+        async with db.read() as conn:
+            await conn.execute("DELETE FROM reviews")
+    # Not "try again": a 503 would have the caller retry a statement that can never work.
+    assert not isinstance(refused.value, StoreUnavailable | Conflict)
+    async with db.read() as conn:
+        assert await reviews.get_review(conn, world.review["organic"]) is not None
+
+
+async def test_the_callers_own_error_inside_a_transaction_passes_through_and_rolls_back(
+    db: Store,
+) -> None:
+    world = await make_world(db)
+    with pytest.raises(PermissionError, match="not allowed"):
+        async with db.tx() as conn:
+            await conn.execute(
+                "UPDATE reviews SET title = 'Changed' WHERE id = ?", (world.review["organic"],)
+            )
+            raise PermissionError("not allowed")  # as a file the step removes might
+    async with db.read() as conn:
+        review = await reviews.get_review(conn, world.review["organic"])
+    assert review is not None and review.title == "Review organic"
+
+
+async def test_a_cancelled_write_leaves_the_store_free_for_the_next(db: Store) -> None:
+    world = await make_world(db)
+    entered = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.tx() as conn:
+            await conn.execute(
+                "UPDATE reviews SET title = 'Half' WHERE id = ?", (world.review["organic"],)
+            )
+            entered.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The next write gets its turn at once (the lock went with the cancelled one), and the
+    # cancelled one's change is gone.
+    async with asyncio.timeout(5), db.tx() as conn:
+        await conn.execute(
+            "UPDATE reviews SET title = 'Whole' WHERE id = ?", (world.review["organic2"],)
+        )
+    async with db.read() as conn:
+        first = await reviews.get_review(conn, world.review["organic"])
+        second = await reviews.get_review(conn, world.review["organic2"])
+    assert first is not None and first.title == "Review organic"
+    assert second is not None and second.title == "Whole"

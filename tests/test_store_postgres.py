@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from settings import Settings
-from store import Store, open_store
+from store import Database, Store, open_store
 from store.errors import Conflict, StoreUnavailable
-from store.postgres import PostgresDatabase
+from store.postgres import PostgresDatabase, _prepared
 from store.schema import MIGRATIONS
 from store.schema_postgres import MIGRATIONS as PG_MIGRATIONS
 from tests.pgcluster import PgCluster, start_cluster
@@ -112,3 +113,68 @@ async def test_the_url_chooses_the_store(pg_url: str) -> None:
 
 def _seconds(n: float) -> timedelta:
     return timedelta(seconds=n)
+
+
+async def test_both_schemas_hold_the_same_tables_columns_and_indexes(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with Database(tmp_path / "store.db") as lite, lite.read() as conn:
+        tables = [
+            r[0]
+            for r in await conn.fetch_all(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        on_sqlite = {
+            t: sorted(
+                (r["name"], r["notnull"] == 1 or r["pk"] == 1)
+                for r in await conn.fetch_all(f"PRAGMA table_info({t})")
+            )
+            for t in tables
+        }
+        sqlite_indexes = sorted(
+            r[0]
+            for r in await conn.fetch_all(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        )
+    async with PostgresDatabase(pg_url) as pg, pg.read() as conn:
+        columns = await conn.fetch_all(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name <> 'schema_version'"
+        )
+        pg_indexes = sorted(
+            r[0]
+            for r in await conn.fetch_all(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+                " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            )
+        )
+    on_pg: dict[str, list[tuple[str, bool]]] = {}
+    for r in columns:
+        on_pg.setdefault(r[0], []).append((r[1], r[2] == "NO"))
+    assert {t: sorted(c) for t, c in on_pg.items()} == on_sqlite
+    # Named indexes (PostgreSQL names its UNIQUE constraints' own; SQLite leaves them unnamed).
+    assert pg_indexes == sqlite_indexes
+
+
+@pytest.mark.parametrize(
+    ("shared", "expected"),
+    [
+        ("SELECT a FROM t WHERE b = ? AND c = ?", "SELECT a FROM t WHERE b = $1 AND c = $2"),
+        ("SELECT '?' || x FROM t WHERE y = ?", "SELECT '?' || x FROM t WHERE y = $1"),
+        (
+            "SELECT x::text FROM t WHERE y <= :at AND z > :at",
+            "SELECT x::text FROM t WHERE y <= $1 AND z > $1",
+        ),
+        (
+            "SELECT group_concat(label, char(10)) FROM l",
+            "SELECT string_agg(label, chr(10)) FROM l",
+        ),
+        ("SELECT CAST(x AS varchar(10)) FROM t", "SELECT CAST(x AS varchar(10)) FROM t"),
+        ("SELECT 'it''s ?' FROM t WHERE a = ?", "SELECT 'it''s ?' FROM t WHERE a = $1"),
+    ],
+)
+def test_the_shared_sql_becomes_postgresqls(shared: str, expected: str) -> None:
+    assert _prepared(shared)[0] == expected
