@@ -362,9 +362,20 @@ def contact(
     _drive(action, as_json)
 
 
+# A token may begin with "-", which a shell command line reads as an option; the whole link
+# never does, so the link is what the walk-through passes (a bare token still works, after "--").
+_LINK_HELP = "The reply link from the email (or its token)."
+
+
+def _token_of(link: str) -> str:
+    """The token at the end of a reply link, or the argument itself when it is a bare token."""
+    _, marker, tail = link.partition("/reply/")
+    return tail.split("?", 1)[0].split("#", 1)[0].rstrip("/") if marker else link
+
+
 @app.command()
 def reply(
-    token: Annotated[str, typer.Argument(help="The token from the reply link in the email.")],
+    link: Annotated[str, typer.Argument(help=_LINK_HELP)],
     order_reference: Annotated[str | None, typer.Option()] = None,
     contact_details: Annotated[str | None, typer.Option()] = None,
     message: Annotated[str | None, typer.Option()] = None,
@@ -376,20 +387,20 @@ def reply(
         body = ReplyBody(
             order_reference=order_reference, contact_details=contact_details, message=message
         )
-        return await service.answer(token, Answer.REPLY, body)
+        return await service.answer(_token_of(link), Answer.REPLY, body)
 
     _drive(action, as_json)
 
 
 @app.command()
 def decline(
-    token: Annotated[str, typer.Argument(help="The token from the reply link in the email.")],
+    link: Annotated[str, typer.Argument(help=_LINK_HELP)],
     as_json: JsonOption = False,
 ) -> None:
     """Decline as the reviewer."""
 
     async def action(service: Reviewdesk) -> BaseModel:
-        return await service.answer(token, Answer.DECLINE)
+        return await service.answer(_token_of(link), Answer.DECLINE)
 
     _drive(action, as_json)
 

@@ -80,8 +80,11 @@ async def mark_sent(conn: Connection, key: str, at: datetime) -> None:
 
 
 async def note_failed_attempt(conn: Connection, key: str, error: str) -> None:
+    # An attempt still counts once the message was settled meanwhile (its endpoint removed, say),
+    # but what settled it stays the reason shown.
     await conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE key = ?",
+        "UPDATE outbox SET attempts = attempts + 1,"
+        " last_error = CASE WHEN status = 'pending' THEN ? ELSE last_error END WHERE key = ?",
         (error[:500], key),
     )
 

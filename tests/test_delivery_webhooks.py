@@ -455,6 +455,24 @@ async def test_an_event_to_two_endpoints_has_one_webhook_id_and_a_removed_one_ge
     assert all(verifies(secret, d) for d in receiver.deliveries)
 
 
+async def test_an_attempt_ending_after_its_endpoint_was_removed_leaves_it_failed_as_removed(
+    skipping: Harness, receiver: Receiver
+) -> None:
+    h, w = skipping, skipping.world
+    gone, _ = await _register(h, receiver.url)
+    key = await _pending_event(h, gone)
+
+    # An attempt read the event as pending, then the business removed the endpoint, then the
+    # attempt's failure is noted: the reason the business sees stays the removal.
+    await h.service.webhooks.remove(w.business, gone)
+    async with h.db.tx() as conn:
+        await outbox.note_failed_attempt(conn, key, "HTTP 500")
+
+    [event] = [m for m in await _webhooks(h) if m.key == key]
+    assert (event.status, event.last_error) == ("failed", "endpoint removed")
+    assert event.attempts == 1
+
+
 def _strict(h: Harness, names: dict[str, str]) -> Reviewdesk:
     """The service with the default settings (no loopback, no private ranges) and a fake DNS."""
     default = h.settings.model_copy(update={"webhook_allow_private": False})
@@ -689,6 +707,15 @@ async def test_the_webhook_routes_keep_each_business_to_its_own_endpoints(
 
 async def _failed_event(h: Harness, endpoint: str, subject: str = "ct_none") -> str:
     """A failed event to ``endpoint``, as a day of failed attempts leaves one."""
+    key = await _pending_event(h, endpoint, subject)
+    async with h.db.tx() as conn:
+        await outbox.note_failed_attempt(conn, key, "HTTP 500")
+        await outbox.mark_failed(conn, key, "gave up after 1 attempts; last: HTTP 500")
+    return key
+
+
+async def _pending_event(h: Harness, endpoint: str, subject: str = "ct_none") -> str:
+    """An event to ``endpoint`` not yet sent, recorded without starting its delivery."""
     key = f"{subject}:contact.declined:webhook:{endpoint}"
     async with h.db.tx() as conn:
         await outbox.enqueue(
@@ -708,8 +735,6 @@ async def _failed_event(h: Harness, endpoint: str, subject: str = "ct_none") -> 
                 created_at=now(),
             ),
         )
-        await outbox.note_failed_attempt(conn, key, "HTTP 500")
-        await outbox.mark_failed(conn, key, "gave up after 1 attempts; last: HTTP 500")
     return key
 
 
