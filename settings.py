@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     reply_window: Duration = Field(default=timedelta(days=5), gt=timedelta(0))
     report_window: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
     moderation_sla: Duration = Field(default=timedelta(days=2), gt=timedelta(0))
+    # Report handling (DESIGN rules 8 to 11). Harmful or illegal content is decided first.
+    harmful_sla: Duration = Field(default=timedelta(hours=24), gt=timedelta(0))
+    # The reviewer-first step of a flag, then how long the business has to escalate or drop it
+    # before the flag lapses as dropped.
+    reviewer_step_window: Duration = Field(default=timedelta(days=3), gt=timedelta(0))
+    flag_business_window: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
+    appeal_window: Duration = Field(default=timedelta(days=182), gt=timedelta(0))
+    appeal_sla: Duration = Field(default=timedelta(days=5), gt=timedelta(0))
     # What people wrote (answers, a business's message, the bodies and addresses of sent
     # emails) is purged this long after its case ended, keeping events and decisions (DESIGN,
     # "Security and privacy"). 190 days: a decision may be appealed for six months, an appeal

@@ -327,7 +327,7 @@ class ContactActivities:
                 "contact_id": contact.id,
                 "review_id": review.id,
                 "status": report.status.value,
-                "grounds": report.grounds.value,
+                "grounds": inp.grounds.value,
                 "review_visibility": Visibility.HIDDEN.value,
             },
             at=inp.at,

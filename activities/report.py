@@ -50,7 +50,10 @@ class ReportActivities:
                 subject_id=report.id,
                 type="opened",
                 at=inp.at,
-                detail={"grounds": report.grounds.value, "contact_id": report.contact_id},
+                detail={
+                    "grounds": report.grounds.value if report.grounds else None,
+                    "contact_id": report.contact_id,
+                },
             )
         await _notify.hand_over([key], inp.delivery, self.hand_over)
         return [key]

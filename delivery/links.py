@@ -25,9 +25,17 @@ class Purpose(StrEnum):
     """What a one-time link is for; the subject is the id of the thing it acts on."""
 
     REPLY = "reply"  # a reviewer's answer to a contact request; subject: the contact
+    FLAG = "flag"  # the reviewer edits or withdraws a flagged review; subject: the flag
+    APPEAL = "appeal"  # the reviewer appeals a removal; subject: the statement of reasons
+    NOTICE = "notice"  # the notifier follows and appeals their notice; subject: the notice
 
 
-_PATHS = {Purpose.REPLY: "/reply/"}
+_PATHS = {
+    Purpose.REPLY: "/reply/",
+    Purpose.FLAG: "/flag/",
+    Purpose.APPEAL: "/appeal/",
+    Purpose.NOTICE: "/notice/",
+}
 
 
 def secret_key(settings: Settings) -> bytes:

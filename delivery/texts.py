@@ -135,9 +135,11 @@ def report_opened_for_reviewer(
         body=(
             f"Hi {reviewer.display_name},\n\n"
             f'{business.name} reported your review "{review.title}" for the reason: '
-            f"{REPORT_REASON}\nThey did so because {_grounds(report.grounds)}.\n\n"
-            f"Your review is hidden while a moderator looks into it. We will let you know the "
-            f"outcome.\n\nKind regards,\nThe Reviewdesk team\n"
+            f"{REPORT_REASON}\n"
+            + (f"They did so because {_grounds(report.grounds)}.\n" if report.grounds else "")
+            + "\n"
+            "Your review is hidden while a moderator looks into it. We will let you know the "
+            "outcome.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
     )
 

@@ -60,6 +60,109 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
+class FlagReason(StrEnum):
+    """Why a review is flagged (DESIGN rule 8); ``not_genuine`` goes through a contact first."""
+
+    NOT_GENUINE = "not_genuine"
+    HARMFUL_OR_ILLEGAL = "harmful_or_illegal"
+    PERSONAL_INFORMATION = "personal_information"
+    ADVERTISING_OR_SPAM = "advertising_or_spam"
+    WRONG_BUSINESS = "wrong_business"
+
+    @property
+    def reviewer_first(self) -> bool:
+        """The reviewer is asked to edit or withdraw before a moderator looks at it."""
+        return self in _REVIEWER_FIRST
+
+    @property
+    def hides(self) -> bool:
+        """Hidden while handled; every other reason leaves the review visible."""
+        return self is FlagReason.NOT_GENUINE
+
+    @property
+    def high_priority(self) -> bool:
+        return self is FlagReason.HARMFUL_OR_ILLEGAL
+
+
+_REVIEWER_FIRST = frozenset(
+    {
+        FlagReason.PERSONAL_INFORMATION,
+        FlagReason.ADVERTISING_OR_SPAM,
+        FlagReason.WRONG_BUSINESS,
+    }
+)
+
+
+class SubReason(StrEnum):
+    """What kind of harmful or illegal content (DESIGN rule 8); only with that reason."""
+
+    HATE_SPEECH = "hate_speech"
+    THREATS_OR_VIOLENCE = "threats_or_violence"
+    OBSCENITY = "obscenity"
+    DEFAMATION = "defamation"
+    TERRORISM = "terrorism"
+    OTHER_ILLEGAL = "other_illegal"
+
+
+class ReportSource(StrEnum):
+    """How a report reached moderation: after a contact, a business's flag, or a notice."""
+
+    CONTACT = "contact"
+    FLAG = "flag"
+    NOTICE = "notice"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class FlagStatus(StrEnum):
+    AWAITING_REVIEWER = "awaiting_reviewer"  # the reviewer may edit or withdraw (3 days)
+    AWAITING_BUSINESS = "awaiting_business"  # edited, or the 3 days passed: escalate or drop
+    ESCALATED = "escalated"  # a report for moderators (its status says the rest)
+    DROPPED = "dropped"  # by the business, or lapsed when it did neither in time
+    WITHDRAWN = "withdrawn"  # the reviewer withdrew the review
+
+    @property
+    def is_open(self) -> bool:
+        return self in (FlagStatus.AWAITING_REVIEWER, FlagStatus.AWAITING_BUSINESS)
+
+
+class ReviewerAction(StrEnum):
+    EDIT = "edit"
+    WITHDRAW = "withdraw"
+
+
+class FlagAction(StrEnum):
+    ESCALATE = "escalate"
+    DROP = "drop"
+
+
+class Appellant(StrEnum):
+    REVIEWER = "reviewer"  # against a removal
+    BUSINESS = "business"  # against a rejection of its flag or report
+    NOTIFIER = "notifier"  # against a rejection of their notice
+
+
+class AppealStatus(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    DENIED = "denied"
+
+
+class AppealDecision(StrEnum):
+    GRANT = "grant"
+    DENY = "deny"
+
+
+class Restriction(StrEnum):
+    """What a statement of reasons tells the reviewer about (DESIGN rule 10)."""
+
+    HIDDEN = "hidden"  # while a report is handled
+    REMOVED = "removed"  # upheld, or a rejection reversed on appeal
+
+
 class WebhookEvent(StrEnum):
     """What a webhook endpoint may subscribe to; an endpoint with none listed gets them all."""
 
@@ -69,6 +172,15 @@ class WebhookEvent(StrEnum):
     REPORT_OPENED = "report.opened"
     REPORT_UPHELD = "report.upheld"
     REPORT_REJECTED = "report.rejected"
+    FLAG_OPENED = "flag.opened"
+    FLAG_REVIEWER_EDITED = "flag.reviewer_edited"
+    FLAG_REVIEWER_WITHDREW = "flag.reviewer_withdrew"
+    FLAG_AWAITING_BUSINESS = "flag.awaiting_business"
+    FLAG_ESCALATED = "flag.escalated"
+    FLAG_DROPPED = "flag.dropped"
+    APPEAL_OPENED = "appeal.opened"
+    APPEAL_GRANTED = "appeal.granted"
+    APPEAL_DENIED = "appeal.denied"
 
 
 REVIEWER_CONTACTED_LABEL = "Reviewer contacted"

@@ -87,7 +87,8 @@ class CloseRequest(_Message):
 class ReportWorkflowInput(_Message):
     report_id: str
     review_id: str
-    contact_id: str
+    # Empty for a report from a flag or a notice.
+    contact_id: str = ""
     business_id: str
     sla_deadline: datetime
     delivery: DeliveryPolicy = DeliveryPolicy()

@@ -34,6 +34,21 @@ class Refusal(StrEnum):
     WEBHOOK_LIMIT_REACHED = "webhook_limit_reached"
     WEBHOOK_EVENT_NOT_FOUND = "webhook_event_not_found"
     WEBHOOK_EVENT_NOT_FAILED = "webhook_event_not_failed"
+    ALREADY_CLEARED = "already_cleared"
+    ALREADY_FLAGGED = "already_flagged"
+    FLAG_NOT_FOUND = "flag_not_found"
+    FLAG_CLOSED = "flag_closed"
+    REVIEWER_STEP_OPEN = "reviewer_step_open"
+    SUB_REASON_MISMATCH = "sub_reason_mismatch"
+    NOT_YOUR_REVIEW = "not_your_review"
+    NOTICE_NOT_FOUND = "notice_not_found"
+    DECISION_NOT_FOUND = "decision_not_found"
+    NOT_APPEALABLE = "not_appealable"
+    ALREADY_APPEALED = "already_appealed"
+    APPEAL_WINDOW_OVER = "appeal_window_over"
+    APPEAL_NOT_FOUND = "appeal_not_found"
+    SAME_MODERATOR = "same_moderator"
+    APPEAL_DECIDED = "appeal_decided"
 
     @property
     def http_status(self) -> int:
@@ -67,6 +82,21 @@ _HTTP_STATUS = {
     Refusal.WEBHOOK_LIMIT_REACHED: 409,
     Refusal.WEBHOOK_EVENT_NOT_FOUND: 404,
     Refusal.WEBHOOK_EVENT_NOT_FAILED: 409,
+    Refusal.ALREADY_CLEARED: 409,
+    Refusal.ALREADY_FLAGGED: 409,
+    Refusal.FLAG_NOT_FOUND: 404,
+    Refusal.FLAG_CLOSED: 409,
+    Refusal.REVIEWER_STEP_OPEN: 409,
+    Refusal.SUB_REASON_MISMATCH: 422,
+    Refusal.NOT_YOUR_REVIEW: 404,
+    Refusal.NOTICE_NOT_FOUND: 404,
+    Refusal.DECISION_NOT_FOUND: 404,
+    Refusal.NOT_APPEALABLE: 409,
+    Refusal.ALREADY_APPEALED: 409,
+    Refusal.APPEAL_WINDOW_OVER: 409,
+    Refusal.APPEAL_NOT_FOUND: 404,
+    Refusal.SAME_MODERATOR: 409,
+    Refusal.APPEAL_DECIDED: 409,
 }
 
 _MESSAGES = {
@@ -102,6 +132,34 @@ _MESSAGES = {
     Refusal.WEBHOOK_EVENT_NOT_FAILED: (
         "Only a failed event can be sent again; this one is sent or still being sent."
     ),
+    Refusal.ALREADY_CLEARED: (
+        "A moderator has already cleared this review for this reason; it cannot be flagged "
+        "for it again."
+    ),
+    Refusal.ALREADY_FLAGGED: "This review is already flagged for this reason.",
+    Refusal.FLAG_NOT_FOUND: "No such flag.",
+    Refusal.FLAG_CLOSED: "This flag is no longer open.",
+    Refusal.REVIEWER_STEP_OPEN: (
+        "The reviewer still has time to edit or withdraw the review; escalate or drop once "
+        "they have edited it or their time has passed."
+    ),
+    Refusal.SUB_REASON_MISMATCH: (
+        "A sub-reason is required for harmful_or_illegal, and only for it."
+    ),
+    Refusal.NOT_YOUR_REVIEW: "No such review.",
+    Refusal.NOTICE_NOT_FOUND: "No such notice.",
+    Refusal.DECISION_NOT_FOUND: "No such decision.",
+    Refusal.NOT_APPEALABLE: (
+        "This decision cannot be appealed by you: the reviewer may appeal a removal, the "
+        "business or the notifier a rejection, and an appeal's own decision is final."
+    ),
+    Refusal.ALREADY_APPEALED: "This decision has already been appealed; it can be appealed once.",
+    Refusal.APPEAL_WINDOW_OVER: "The time to appeal this decision has passed.",
+    Refusal.APPEAL_NOT_FOUND: "No such appeal.",
+    Refusal.SAME_MODERATOR: (
+        "An appeal is decided by a moderator other than the one who made the decision."
+    ),
+    Refusal.APPEAL_DECIDED: "This appeal has already been decided.",
 }
 
 

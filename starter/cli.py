@@ -107,7 +107,9 @@ def _print(result: BaseModel) -> None:
         r = result.report
         typer.echo(
             f"report {r.id}  review {r.review_id} ({result.review.visibility.value})  "
-            f"grounds {r.grounds.value}  status {r.status.value}"
+            f"reason {r.reason.value}"
+            + (f"  grounds {r.grounds.value}" if r.grounds else "")
+            + f"  status {r.status.value}"
             + ("  ESCALATED" if r.escalated_at else "")
         )
         if result.decision:

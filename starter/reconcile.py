@@ -29,8 +29,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import contact_workflow_id, report_workflow_id
-from domain.enums import ContactStatus, ReportStatus
+from domain import contact_workflow_id, report_workflow_id_of
+from domain.enums import ContactStatus, ReportSource, ReportStatus
 from domain.messages import (
     ContactWorkflowInput,
     ReportWorkflowInput,
@@ -59,12 +59,14 @@ class Expected:
     id: str
     review_id: str
     status: str
+    # A report from a flag or a notice runs under its own id, not its review's.
+    after_contact: bool = True
 
     @property
     def workflow_id(self) -> str:
         if self.kind == "contact":
             return contact_workflow_id(self.review_id)
-        return report_workflow_id(self.review_id)
+        return report_workflow_id_of(self.id, self.review_id, after_contact=self.after_contact)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,16 @@ async def _carried(
 def expected_of(contacts_open: Sequence[Contact], pending: Sequence[Report]) -> list[Expected]:
     return [
         *(Expected("contact", c.id, c.review_id, c.status.value) for c in contacts_open),
-        *(Expected("report", r.id, r.review_id, r.status.value) for r in pending),
+        *(
+            Expected(
+                "report",
+                r.id,
+                r.review_id,
+                r.status.value,
+                after_contact=r.source is ReportSource.CONTACT,
+            )
+            for r in pending
+        ),
     ]
 
 
@@ -213,7 +224,7 @@ async def _redrive_report(
     inp = ReportWorkflowInput(
         report_id=report.id,
         review_id=report.review_id,
-        contact_id=report.contact_id,
+        contact_id=report.contact_id or "",
         business_id=report.business_id,
         sla_deadline=report.sla_deadline,
         delivery=delivery_policy(settings),

@@ -1,4 +1,4 @@
-"""Demo data: two businesses, a moderator, reviewers, and reviews of every source.
+"""Demo data: two businesses, two moderators, reviewers, and reviews of every source.
 
 Seeding again changes nothing but keeps the demo keys already written, so a restarted `up` keeps
 the keys people signed in with. A fresh demo starts from an empty data folder (README).
@@ -20,7 +20,8 @@ BUSINESSES = [
     ("biz_harbour_bakery", "Harbour Bakery", "owner@harbour-bakery.example"),
     ("biz_quickfix", "QuickFix Repairs", "support@quickfix.example"),
 ]
-MODERATORS = [("mod_demo", "Demo Moderator")]
+# Two: an appeal is decided by a moderator other than the one who decided (DESIGN rule 11).
+MODERATORS = [("mod_demo", "Demo Moderator"), ("mod_second", "Sam Second")]
 REVIEWERS = [
     ("rvr_alice", "Alice M.", "alice.reviewer@example.org"),
     ("rvr_bob", "Bob T.", "bob.reviewer@example.org"),

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -27,8 +26,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import contact_workflow_id, report_workflow_id
-from domain.enums import Answer, ContactStatus, ReportStatus
+from domain import contact_workflow_id, report_workflow_id_of
+from domain.enums import Answer, ContactStatus, ReportSource, ReportStatus
 from domain.messages import (
     AnswerInput,
     CloseRequest,
@@ -36,10 +35,18 @@ from domain.messages import (
     DecisionInput,
     ReportInput,
 )
-from domain.refusals import Refusal, Refused, refusal_in
+from domain.refusals import Refusal, Refused
 from settings import Settings
+from starter.appeals import Appeals
+from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
-from starter.unavailable import NotSent, Unavailable, deadline
+from starter.notices import Notices
+from starter.statements import Statements
+from starter.temporal_calls import WorkflowGone as _WorkflowGone
+from starter.temporal_calls import refusals as _refusals
+from starter.temporal_calls import send_update
+from starter.temporal_calls import unavailable as _unavailable
+from starter.unavailable import NotSent, deadline
 from starter.webhooks import WebhookEndpoints
 from starter.workflow_inputs import contact_input
 from store import Store, accounts, contacts, history, outbox, reports, reviews
@@ -108,7 +115,8 @@ class ContactView(BaseModel):
 class ReportView(BaseModel):
     report: Report
     review: Review
-    contact: Contact
+    # The contact it followed; None for a report from a flag or a notice.
+    contact: Contact | None = None
     decision: DecisionRecord | None = None
     history: list[Event] = []
     notifications: list[Notification] = []
@@ -122,43 +130,6 @@ class ReplyRequestView(BaseModel):
     business_name: str
 
 
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """A workflow's refusal of an update comes out as ``Refused`` with its reason."""
-    try:
-        yield
-    except WorkflowUpdateFailedError as err:
-        refusal = refusal_in(err.cause)
-        if refusal is None:
-            raise
-        raise Refused(refusal) from None
-
-
-class _WorkflowGone(Exception):
-    """The workflow has ended, so the store's record says what is possible."""
-
-
-# Temporal's answers that say the call was turned away before anything of it happened.
-_TURNED_AWAY = frozenset(
-    {
-        RPCStatusCode.INVALID_ARGUMENT,
-        RPCStatusCode.PERMISSION_DENIED,
-        RPCStatusCode.UNAUTHENTICATED,
-        RPCStatusCode.FAILED_PRECONDITION,
-        RPCStatusCode.OUT_OF_RANGE,
-        RPCStatusCode.UNIMPLEMENTED,
-    }
-)
-
-
-def _unavailable(err: RPCError) -> Unavailable:
-    """Any other error from Temporal: a 503 for the caller, never a 500. ``NotSent`` when
-    nothing of the call happened; otherwise its outcome is unknown and the call may still land."""
-    log.error("Temporal answered %s", err.status.name)
-    kind = NotSent if err.status in _TURNED_AWAY else Unavailable
-    return kind(f"temporal: {err.status.name}")
-
-
 class Reviewdesk:
     def __init__(self, client: Client, db: Store, settings: Settings) -> None:
         self.client = client
@@ -166,8 +137,13 @@ class Reviewdesk:
         self.settings = settings
         # Dropped for good the first time the server answers that it has no update-with-start.
         self._update_with_start = True
-        # A concern of its own; here so that the CLI and the routes reach it through the service.
+        # Concerns of their own; here so that the CLI and the routes reach them through the
+        # service.
         self.webhooks = WebhookEndpoints(client, db, settings)
+        self.flags = Flags(client, db, settings)
+        self.notices = Notices(client, db, settings)
+        self.appeals = Appeals(client, db, settings)
+        self.statements = Statements(client, db, settings)
 
     # --- business ------------------------------------------------------------------------------
 
@@ -537,9 +513,10 @@ class Reviewdesk:
             draft = await self._draft_decision(report, moderator_id, body, idempotency_key)
         elif report.decision_id == draft.id:
             return await self.report_view(report_id)
-        handle = self.client.get_workflow_handle_for(
-            ReviewReportWorkflow.run, report_workflow_id(report.review_id)
+        workflow_id = report_workflow_id_of(
+            report.id, report.review_id, after_contact=report.source is ReportSource.CONTACT
         )
+        handle = self.client.get_workflow_handle_for(ReviewReportWorkflow.run, workflow_id)
         try:
             await self._update(
                 handle,
@@ -615,14 +592,17 @@ class Reviewdesk:
             if report is None:
                 raise Refused(Refusal.REPORT_NOT_FOUND)
             review = await reviews.get_review(conn, report.review_id)
-            contact = await contacts.get_contact(conn, report.contact_id)
+            contact = (
+                await contacts.get_contact(conn, report.contact_id) if report.contact_id else None
+            )
             decision = (
                 await reports.get_decision(conn, report.decision_id) if report.decision_id else None
             )
-            subjects = [report.contact_id, report.id]
+            subjects = [s for s in (report.contact_id, report.id) if s]
             events = await history.history_of(conn, subjects)
             messages = await outbox.messages_about(conn, subjects)
-        assert review is not None and contact is not None
+        assert review is not None
+        assert contact is not None or report.contact_id is None
         return ReportView(
             report=report,
             review=review,
@@ -644,22 +624,9 @@ class Reviewdesk:
     async def _update(
         self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any, id: str | None = None
     ) -> Any:
-        """Sends an update and waits for its outcome, for ``temporal_call_timeout`` at most.
-
-        ``id`` names the object the update carries (``answer-<answer id>``): sent again after a
-        503, the same update gets the first one's outcome instead of a refusal as a second one.
-        A 503 (``Unavailable``) says nothing of the outcome: the update may still be applied.
-        """
-        try:
-            async with self._deadline():
-                with _refusals():
-                    return await handle.execute_update(
-                        update, *args, id=id, rpc_timeout=self._rpc_timeout
-                    )
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise _WorkflowGone from err
-            raise _unavailable(err) from None
+        return await send_update(
+            handle, update, *args, id=id, within=self.settings.temporal_call_timeout
+        )
 
     def _deadline(self) -> AbstractAsyncContextManager[None]:
         return deadline(self.settings.temporal_call_timeout)

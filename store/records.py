@@ -10,12 +10,22 @@ from pydantic import BaseModel
 
 from domain.enums import (
     Answer,
+    AppealDecision,
+    AppealStatus,
+    Appellant,
     ContactStatus,
     Decision,
+    FlagReason,
+    FlagStatus,
     Grounds,
+    Priority,
+    ReportSource,
     ReportStatus,
     RequestedItem,
+    Restriction,
+    ReviewerAction,
     ReviewSource,
+    SubReason,
     Visibility,
 )
 from store.connection import Connection, Row
@@ -128,17 +138,25 @@ class AnswerRecord(BaseModel):
 
 
 class Report(BaseModel):
+    """A review in moderation, for one reason: after a contact (``not_genuine``, with its
+    grounds), from a business's flag, or from notices (each notice names its report)."""
+
     id: str
     review_id: str
-    contact_id: str
+    contact_id: str | None = None
     business_id: str
-    grounds: Grounds
+    grounds: Grounds | None = None
     status: ReportStatus
     opened_at: datetime
     sla_deadline: datetime
     escalated_at: datetime | None = None
     decided_at: datetime | None = None
     decision_id: str | None = None
+    reason: FlagReason = FlagReason.NOT_GENUINE
+    sub_reason: SubReason | None = None
+    source: ReportSource = ReportSource.CONTACT
+    priority: Priority = Priority.NORMAL
+    flag_id: str | None = None
 
 
 class DecisionRecord(BaseModel):
@@ -148,6 +166,94 @@ class DecisionRecord(BaseModel):
     decision: Decision
     note: str
     submitted_at: datetime
+    # With an uphold on illegal content: the law it breaks (DSA statement's legal ground).
+    legal_ground: str | None = None
+
+
+class Flag(BaseModel):
+    id: str
+    review_id: str
+    business_id: str
+    reason: FlagReason
+    sub_reason: SubReason | None = None
+    explanation: str
+    status: FlagStatus
+    opened_at: datetime
+    reviewer_deadline: datetime | None = None
+    business_deadline: datetime | None = None
+    reviewer_action: ReviewerAction | None = None
+    reviewer_acted_at: datetime | None = None
+    report_id: str | None = None
+    ended_at: datetime | None = None
+    purged_at: datetime | None = None
+
+
+class ReviewEdit(BaseModel):
+    """What the reviewer submitted through a flag's link (title and text for an edit)."""
+
+    id: str
+    flag_id: str
+    review_id: str
+    action: ReviewerAction
+    title: str | None = None
+    text: str | None = None
+    submitted_at: datetime
+    purged_at: datetime | None = None
+
+
+class Notice(BaseModel):
+    id: str
+    review_id: str
+    sub_reason: SubReason
+    explanation: str
+    name: str
+    email: str
+    good_faith: bool
+    received_at: datetime
+    report_id: str | None = None
+    purged_at: datetime | None = None
+
+
+class Statement(BaseModel):
+    """A statement of reasons; ``body`` is its DSA Transparency Database record (no personal
+    data), ``id`` its puid."""
+
+    id: str
+    review_id: str
+    report_id: str
+    decision_id: str | None = None
+    appeal_id: str | None = None
+    restriction: Restriction
+    created_at: datetime
+    appeal_until: datetime | None = None
+    body: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Row) -> Statement:
+        data = dict(row)
+        data["body"] = json.loads(data["body"])
+        data.pop("token_hash", None)
+        return cls.model_validate(data)
+
+
+class Appeal(BaseModel):
+    id: str
+    decision_id: str
+    report_id: str
+    review_id: str
+    appellant: Appellant
+    # The reviewer's, business's or notice's id (a notifier has no account).
+    appellant_id: str
+    statement: str
+    status: AppealStatus
+    opened_at: datetime
+    sla_deadline: datetime
+    escalated_at: datetime | None = None
+    decided_at: datetime | None = None
+    moderator_id: str | None = None
+    decision: AppealDecision | None = None
+    note: str | None = None
+    purged_at: datetime | None = None
 
 
 class Event(BaseModel):

@@ -263,4 +263,141 @@ MIGRATIONS: list[str] = [
     )
     WHERE channel = 'webhook' AND last_error IS NOT NULL;
     """,
+    """
+    -- 7 (issue 17): every reason a review is reported for, by a business's flag or anyone's
+    -- notice. A review may now be reported more than once (one report per reason at a time;
+    -- after a contact, once for ever), and a report from a flag or a notice has no contact, so
+    -- `reports` is rebuilt: its rows kept aside, the table dropped and made anew, the rows put
+    -- back. `decisions` refers to it: its check waits for the commit (each report put back
+    -- settles the decisions that refer to it); a rename would have moved their reference.
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TABLE reports_v6 AS SELECT * FROM reports;
+    DROP TABLE reports;
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        contact_id TEXT REFERENCES contacts(id),
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        grounds TEXT,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        sla_deadline TEXT NOT NULL,
+        escalated_at TEXT,
+        decided_at TEXT,
+        decision_id TEXT,
+        reason TEXT NOT NULL DEFAULT 'not_genuine',
+        sub_reason TEXT,
+        source TEXT NOT NULL DEFAULT 'contact',
+        priority TEXT NOT NULL DEFAULT 'normal',
+        flag_id TEXT
+    );
+    INSERT INTO reports (id, review_id, contact_id, business_id, grounds, status, opened_at,
+            sla_deadline, escalated_at, decided_at, decision_id)
+        SELECT id, review_id, contact_id, business_id, grounds, status, opened_at,
+            sla_deadline, escalated_at, decided_at, decision_id
+        FROM reports_v6;
+    DROP TABLE reports_v6;
+    CREATE INDEX reports_by_status ON reports (status, opened_at);
+
+    ALTER TABLE reviews ADD COLUMN edited_at TEXT;
+    ALTER TABLE reviews ADD COLUMN withdrawn_at TEXT;
+    ALTER TABLE decisions ADD COLUMN legal_ground TEXT;
+    -- A business's flag (DESIGN rule 8). At most one open per review and reason.
+    CREATE TABLE flags (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        reason TEXT NOT NULL,
+        sub_reason TEXT,
+        explanation TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        reviewer_deadline TEXT,
+        business_deadline TEXT,
+        reviewer_action TEXT,
+        reviewer_acted_at TEXT,
+        token_hash TEXT UNIQUE,
+        report_id TEXT,
+        ended_at TEXT,
+        idempotency_key TEXT,
+        purged_at TEXT,
+        UNIQUE (business_id, idempotency_key)
+    );
+    CREATE INDEX flags_by_business ON flags (business_id, opened_at);
+    CREATE INDEX flags_by_review ON flags (review_id, reason);
+    CREATE UNIQUE INDEX flags_open_per_reason ON flags (review_id, reason)
+        WHERE status IN ('awaiting_reviewer', 'awaiting_business');
+    -- What the reviewer submitted through a flag's link; the flag's workflow applies one.
+    CREATE TABLE review_edits (
+        id TEXT PRIMARY KEY,
+        flag_id TEXT NOT NULL REFERENCES flags(id),
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        action TEXT NOT NULL,
+        title TEXT,
+        text TEXT,
+        submitted_at TEXT NOT NULL,
+        purged_at TEXT
+    );
+    CREATE INDEX review_edits_by_flag ON review_edits (flag_id);
+    -- A notice from anyone (DESIGN rule 9); it joins the review's open report for its reason.
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        sub_reason TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        good_faith INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        report_id TEXT,
+        token_hash TEXT UNIQUE,
+        idempotency_key TEXT UNIQUE,
+        purged_at TEXT
+    );
+    CREATE INDEX notices_by_report ON notices (report_id);
+    CREATE INDEX notices_by_review ON notices (review_id, received_at);
+    -- A statement of reasons (DESIGN rule 10): its id is the DSA `puid`; `body` is the record
+    -- in the Transparency Database's shape, which holds no personal data.
+    CREATE TABLE statements (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        report_id TEXT NOT NULL REFERENCES reports(id),
+        decision_id TEXT,
+        appeal_id TEXT,
+        restriction TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        appeal_until TEXT,
+        token_hash TEXT UNIQUE,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX statements_by_time ON statements (created_at, id);
+    CREATE INDEX statements_by_report ON statements (report_id);
+    -- One appeal per decision (DESIGN rule 11), decided by another moderator.
+    CREATE TABLE appeals (
+        id TEXT PRIMARY KEY,
+        decision_id TEXT NOT NULL UNIQUE REFERENCES decisions(id),
+        report_id TEXT NOT NULL REFERENCES reports(id),
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        appellant TEXT NOT NULL,
+        appellant_id TEXT NOT NULL,
+        statement TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        sla_deadline TEXT NOT NULL,
+        escalated_at TEXT,
+        decided_at TEXT,
+        moderator_id TEXT REFERENCES moderators(id),
+        decision TEXT,
+        note TEXT,
+        idempotency_key TEXT,
+        purged_at TEXT
+    );
+    CREATE INDEX appeals_by_status ON appeals (status, opened_at);
+    CREATE INDEX appeals_by_report ON appeals (report_id);
+    CREATE INDEX reports_by_review ON reports (review_id);
+    CREATE UNIQUE INDEX reports_after_contact ON reports (review_id) WHERE source = 'contact';
+    CREATE UNIQUE INDEX reports_pending_per_reason ON reports (review_id, reason)
+        WHERE status = 'pending' AND source <> 'contact';
+    CREATE INDEX reports_queue ON reports (status, priority, opened_at);
+    """,
 ]

@@ -38,10 +38,11 @@ async def test_dashboard_and_queue_pages_match_one_by_one_reads(skipping: Harnes
 
     pending = await reads.queue(h.service)
     rejected = await reads.queue(h.service, ReportStatus.REJECTED)
-    assert [v.contact.id for v in pending] == [silent.id] and len(rejected) == 1
+    assert [v.contact.id for v in pending if v.contact] == [silent.id] and len(rejected) == 1
     for listed in pending + rejected:
         assert listed == await h.service.report_view(listed.report.id)
     answers = await reads.answers_of(h.service, pending + rejected)
     for listed in pending + rejected:
-        assert answers[listed.report.id] == (await h.service.contact_view(listed.contact.id)).answer
+        contact_id = listed.report.contact_id or ""
+        assert answers[listed.report.id] == (await h.service.contact_view(contact_id)).answer
     assert answers[rejected[0].report.id] is not None

@@ -17,6 +17,8 @@ class World:
     business: str
     other_business: str
     moderator: str
+    # Decides appeals: never the moderator who made the decision appealed.
+    second_moderator: str
     reviewer: str
     reviewer_email: str
     business_email: str
@@ -30,6 +32,7 @@ async def make_world(db: Store) -> World:
         business=f"biz_{tag}",
         other_business=f"biz_other_{tag}",
         moderator=f"mod_{tag}",
+        second_moderator=f"mod_second_{tag}",
         reviewer=f"rvr_{tag}",
         reviewer_email=f"reviewer.{tag}@private.example",
         business_email=f"owner.{tag}@business.example",
@@ -49,14 +52,15 @@ async def make_world(db: Store) -> World:
                 api_key_hash=hash_secret(w.keys[business]),
                 created_at=at,
             )
-        w.keys[w.moderator] = f"rd_mod_{secrets.token_urlsafe(16)}"
-        await accounts.add_moderator(
-            conn,
-            id=w.moderator,
-            name="Mo",
-            api_key_hash=hash_secret(w.keys[w.moderator]),
-            created_at=at,
-        )
+        for moderator, name in ((w.moderator, "Mo"), (w.second_moderator, "Sam")):
+            w.keys[moderator] = f"rd_mod_{secrets.token_urlsafe(16)}"
+            await accounts.add_moderator(
+                conn,
+                id=moderator,
+                name=name,
+                api_key_hash=hash_secret(w.keys[moderator]),
+                created_at=at,
+            )
         await accounts.add_reviewer(
             conn, id=w.reviewer, display_name="Robin R.", email=w.reviewer_email, created_at=at
         )

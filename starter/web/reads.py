@@ -206,10 +206,9 @@ async def answers_of(
 async def _answers_of(
     conn: Connection, views: list[ReportView]
 ) -> dict[str, AnswerRecord | None]:
-    found = await contacts.answers_by_id(conn, [v.contact.answer_id or "" for v in views])
-    return {
-        v.report.id: found.get(v.contact.answer_id) if v.contact.answer_id else None for v in views
-    }
+    answer_ids = {v.report.id: v.contact.answer_id if v.contact else None for v in views}
+    found = await contacts.answers_by_id(conn, [a or "" for a in answer_ids.values()])
+    return {report_id: found.get(a) if a else None for report_id, a in answer_ids.items()}
 
 
 @dataclass
@@ -294,19 +293,19 @@ async def contact_views(conn: Connection, found: list[Contact]) -> list[ContactV
 async def report_views(conn: Connection, found: list[Report]) -> list[ReportView]:
     """What ``Reviewdesk.report_view`` shows for each report, read in six queries."""
     reviewed = await reviews.reviews_by_id(conn, [r.review_id for r in found])
-    contacted = await contacts.contacts_by_id(conn, [r.contact_id for r in found])
+    contacted = await contacts.contacts_by_id(conn, [r.contact_id or "" for r in found])
     decided = await reports.decisions_by_id(conn, [r.decision_id or "" for r in found])
-    subjects = [s for r in found for s in (r.contact_id, r.id)]
+    subjects = [s for r in found for s in (r.contact_id, r.id) if s]
     events = await history.history_of(conn, subjects)
     messages = await outbox.messages_about(conn, subjects)
     views = []
     for r in found:
-        mine = {r.contact_id, r.id}
+        mine = {r.contact_id or r.id, r.id}
         views.append(
             ReportView(
                 report=r,
                 review=reviewed[r.review_id],
-                contact=contacted[r.contact_id],
+                contact=contacted[r.contact_id] if r.contact_id else None,
                 decision=decided.get(r.decision_id) if r.decision_id else None,
                 history=[e for e in events if e.subject_id in mine],
                 notifications=[Notification.of(m) for m in messages if m.subject_id in mine],

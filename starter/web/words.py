@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.enums import ContactStatus, Decision, Grounds, ReportStatus, ReviewSource, Visibility
+from domain.enums import (
+    AppealDecision,
+    AppealStatus,
+    Appellant,
+    ContactStatus,
+    Decision,
+    FlagReason,
+    FlagStatus,
+    Grounds,
+    Priority,
+    ReportSource,
+    ReportStatus,
+    ReviewSource,
+    SubReason,
+    Visibility,
+)
 from domain.refusals import Refusal
 from starter.service import Notification
 from store.records import Event
@@ -35,6 +50,35 @@ _STATES: tuple[tuple[StrEnum, str], ...] = (
     (ReviewSource.ORGANIC, "Written unprompted"),
     (ReviewSource.EXTERNAL_INVITATION, "Written after your own invitation"),
     (ReviewSource.PLATFORM_INVITATION, "Written after the platform's invitation"),
+    (FlagReason.NOT_GENUINE, "Not based on a genuine experience"),
+    (FlagReason.HARMFUL_OR_ILLEGAL, "Harmful or illegal"),
+    (FlagReason.PERSONAL_INFORMATION, "Personal information"),
+    (FlagReason.ADVERTISING_OR_SPAM, "Advertising, promotional or spam"),
+    (FlagReason.WRONG_BUSINESS, "About a different business"),
+    (SubReason.HATE_SPEECH, "hate speech"),
+    (SubReason.THREATS_OR_VIOLENCE, "threats or violence"),
+    (SubReason.OBSCENITY, "obscenity"),
+    (SubReason.DEFAMATION, "defamation"),
+    (SubReason.TERRORISM, "terrorism"),
+    (SubReason.OTHER_ILLEGAL, "other illegal content"),
+    (FlagStatus.AWAITING_REVIEWER, "Waiting for the reviewer to edit or withdraw"),
+    (FlagStatus.AWAITING_BUSINESS, "Your turn: escalate to a moderator or drop the flag"),
+    (FlagStatus.ESCALATED, "With the moderators"),
+    (FlagStatus.DROPPED, "Dropped"),
+    (FlagStatus.WITHDRAWN, "The reviewer withdrew the review"),
+    (ReportSource.CONTACT, "Reported after a contact"),
+    (ReportSource.FLAG, "Flagged by the business"),
+    (ReportSource.NOTICE, "Notice from the public"),
+    (Priority.NORMAL, "Normal priority"),
+    (Priority.HIGH, "High priority"),
+    (Appellant.REVIEWER, "The reviewer"),
+    (Appellant.BUSINESS, "The business"),
+    (Appellant.NOTIFIER, "The person who sent the notice"),
+    (AppealStatus.PENDING, "Waiting for a second moderator"),
+    (AppealStatus.GRANTED, "Granted: the decision is reversed"),
+    (AppealStatus.DENIED, "Denied: the decision stands"),
+    (AppealDecision.GRANT, "Grant: reverse the decision"),
+    (AppealDecision.DENY, "Deny: the decision stands"),
 )
 STATES = {(type(member), member.value): words for member, words in _STATES}
 
