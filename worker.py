@@ -17,8 +17,11 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.appeal import AppealActivities
 from activities.contact import ContactActivities
 from activities.delivery import DeliveryActivities
+from activities.flag import FlagActivities
+from activities.notice import NoticeActivities
 from activities.report import ReportActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
@@ -26,16 +29,41 @@ from settings import Settings, get_settings
 from starter import tracing
 from starter.loop import run_main
 from store import Store, open_store
+from workflows.appeal import AppealWorkflow
 from workflows.contact import ReviewerContactWorkflow
 from workflows.delivery import MessageDeliveryWorkflow
+from workflows.flag import FlagWorkflow
+from workflows.notice import NoticeWorkflow
 from workflows.report import ReviewReportWorkflow
 
-WORKFLOWS = [ReviewerContactWorkflow, ReviewReportWorkflow, MessageDeliveryWorkflow]
+WORKFLOWS = [
+    ReviewerContactWorkflow,
+    ReviewReportWorkflow,
+    MessageDeliveryWorkflow,
+    FlagWorkflow,
+    NoticeWorkflow,
+    AppealWorkflow,
+]
+
+
+def defined_activities(*steps: object) -> list[Callable[..., Any]]:
+    """Every ``@activity.defn`` method of these objects: a process's steps, in one class each."""
+    return [
+        getattr(obj, name)
+        for obj in steps
+        for name in dir(type(obj))
+        if hasattr(getattr(type(obj), name), "__temporal_activity_definition")
+    ]
 
 
 def activities_of(
-    contact: ContactActivities, report: ReportActivities, delivery: DeliveryActivities
+    contact: ContactActivities,
+    report: ReportActivities,
+    delivery: DeliveryActivities,
+    *processes: object,
 ) -> list[Callable[..., Any]]:
+    """The steps of Find Reviewer, reports and delivery, then those of the later processes
+    (flags, notices, appeals: every activity their classes define)."""
     return [
         contact.open_and_request,
         contact.check_eligibility,
@@ -52,6 +80,7 @@ def activities_of(
         delivery.dispatch,
         delivery.deliver,
         delivery.give_up,
+        *defined_activities(*processes),
     ]
 
 
@@ -63,6 +92,9 @@ def default_activities(
         ContactActivities(db, settings, client, delivery.hand_over),
         ReportActivities(db, settings, delivery.hand_over),
         delivery,
+        FlagActivities(db, settings, client, delivery.hand_over),
+        NoticeActivities(db, settings, client, delivery.hand_over),
+        AppealActivities(db, settings, client, delivery.hand_over),
     )
 
 

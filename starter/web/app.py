@@ -21,7 +21,21 @@ from temporalio.client import Client
 from settings import Settings, kept_secret
 from starter import health, metrics, tracing
 from starter.service import Reviewdesk
-from starter.web import api, api_webhooks, docs, errors, pages, webhook_pages
+from starter.web import (
+    api,
+    api_appeals,
+    api_flags,
+    api_notices,
+    api_statements,
+    api_webhooks,
+    appeal_pages,
+    docs,
+    errors,
+    flag_pages,
+    notice_pages,
+    pages,
+    webhook_pages,
+)
 from store import Store
 
 log = logging.getLogger("reviewdesk.web")
@@ -171,6 +185,10 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
     app.include_router(api_webhooks.router)
     app.include_router(pages.router)
     app.include_router(webhook_pages.router)
+    for process in (api_flags, api_notices, api_appeals, api_statements):
+        app.include_router(process.router)
+    for process_pages in (flag_pages, notice_pages, appeal_pages):
+        app.include_router(process_pages.router)
     for route in health.routes(metrics.WEB, _service_parts):
         app.router.routes.append(route)
 
