@@ -174,6 +174,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _retention_outlasts_an_appeal(self) -> Settings:
+        # What people wrote must still be there when a decision is appealed and the appeal
+        # decided: a notifier purged before their appeal could never be told its outcome.
+        if self.retention <= self.appeal_window + self.appeal_sla:
+            raise ValueError("retention must be longer than appeal_window + appeal_sla")
+        return self
+
+    @model_validator(mode="after")
     def _client_certificate_with_its_key(self) -> Settings:
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
             raise ValueError("temporal_tls_cert and temporal_tls_key go together")

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import activity
 
-from activities import _notify
-from delivery import texts
-from domain.enums import Decision, ReportStatus, Visibility
+from activities import _notify, _statements
+from delivery import notice_texts, texts
+from delivery.links import Purpose
+from domain.enums import Decision, ReportSource, ReportStatus, Restriction, Visibility
 from domain.messages import ApplyDecisionInput, ReportStepInput
 from settings import Settings
 from starter import metrics
-from store import Store, accounts, history, reports, reviews
+from store import Store, accounts, history, moderation, notices, reports, reviews, statements
 from store.connection import Connection
 from store.records import Business, Report, Review, Reviewer
 
 _OUTCOME = {
-    Decision.UPHOLD: (ReportStatus.UPHELD, Visibility.REMOVED, "report.upheld"),
-    Decision.REJECT: (ReportStatus.REJECTED, Visibility.VISIBLE, "report.rejected"),
+    Decision.UPHOLD: (ReportStatus.UPHELD, "report.upheld"),
+    Decision.REJECT: (ReportStatus.REJECTED, "report.rejected"),
 }
 
 
@@ -30,21 +33,24 @@ class ReportActivities:
 
     @activity.defn
     async def open_report(self, inp: ReportStepInput) -> list[str]:
-        """Makes sure the review is hidden and tells the reviewer why (DESIGN rule 6)."""
+        """Makes sure a review reported for a reason that hides it is hidden, and tells the
+        reviewer why (DESIGN rules 6 and 8); other reasons leave it visible while handled."""
         async with self.db.tx() as conn:
-            report, review, business, reviewer = await _parties(conn, inp.report_id)
+            report, review, _, _ = await _parties(conn, inp.report_id)
+            visibility = review.visibility
             if report.status is ReportStatus.PENDING:
-                await reviews.set_visibility(conn, review.id, Visibility.HIDDEN)
-            key = await _notify.email(
-                conn,
-                subject_id=report.id,
-                event_type="report.opened",
-                recipient_kind="reviewer",
-                recipient_id=reviewer.id,
-                to_address=reviewer.email,
-                text=texts.report_opened_for_reviewer(business, reviewer, review, report),
-                at=inp.at,
-            )
+                visibility = await moderation.settle_visibility(conn, review.id)
+            keys = []
+            if report.reason.hides and visibility is Visibility.HIDDEN:
+                # The statement of reasons is the reviewer's email about the hide (DESIGN 10).
+                keys = await _statements.restrict(
+                    conn,
+                    settings=self.settings,
+                    report=report,
+                    review=review,
+                    restriction=Restriction.HIDDEN,
+                    at=inp.at,
+                )
             await history.add_event(
                 conn,
                 subject_id=report.id,
@@ -55,8 +61,8 @@ class ReportActivities:
                     "contact_id": report.contact_id,
                 },
             )
-        await _notify.hand_over([key], inp.delivery, self.hand_over)
-        return [key]
+        await _notify.hand_over(keys, inp.delivery, self.hand_over)
+        return keys
 
     @activity.defn
     async def escalate(self, inp: ReportStepInput) -> list[str]:
@@ -80,8 +86,13 @@ class ReportActivities:
 
     @activity.defn
     async def apply_decision(self, inp: ApplyDecisionInput) -> list[str]:
-        """Removes (never deletes) or reinstates the review, and tells business and reviewer."""
-        status, visibility, event_type = _OUTCOME[inp.decision]
+        """Removes (never deletes) or reinstates the review, and tells those it concerns.
+
+        The business, if the report was its own (after a contact, or its flag), with how to
+        appeal a rejection; the reviewer, with the statement of reasons on a removal; every
+        notifier of the report, with how to contest the decision (DESIGN rules 7, 9, 10, 11).
+        """
+        status, event_type = _OUTCOME[inp.decision]
         async with self.db.tx() as conn:
             report, review, business, reviewer = await _parties(conn, inp.report_id)
             decision = await reports.get_decision(conn, inp.decision_id)
@@ -90,29 +101,65 @@ class ReportActivities:
             await reports.mark_decided(
                 conn, report.id, status=status, decision_id=decision.id, at=inp.at
             )
-            await reviews.set_visibility(conn, review.id, visibility)
-            keys = [
-                await _notify.email(
+            # What moderation says now: another report may still hide it, or have removed it.
+            visibility = await moderation.settle_visibility(conn, review.id)
+            appeal_until = _statements.appeal_deadline(self.settings, inp.at)
+            # A notice's report is between the notifier, the reviewer and the moderators.
+            tell_business = report.source is not ReportSource.NOTICE
+            keys = []
+            if tell_business:
+                keys.append(
+                    await _notify.email(
+                        conn,
+                        subject_id=report.id,
+                        event_type=event_type,
+                        recipient_kind="business",
+                        recipient_id=business.id,
+                        to_address=business.email,
+                        text=texts.decision_for_business(
+                            business,
+                            review,
+                            inp.decision,
+                            decision_id=decision.id,
+                            appeal_until=appeal_until,
+                        ),
+                        at=inp.at,
+                    )
+                )
+            if await self._removes(conn, inp, report, review, decision.id, visibility):
+                keys += await _statements.restrict(
                     conn,
-                    subject_id=report.id,
-                    event_type=event_type,
-                    recipient_kind="business",
-                    recipient_id=business.id,
-                    to_address=business.email,
-                    text=texts.decision_for_business(business, review, inp.decision),
+                    settings=self.settings,
+                    report=report,
+                    review=review,
+                    restriction=Restriction.REMOVED,
                     at=inp.at,
-                ),
-                await _notify.email(
-                    conn,
-                    subject_id=report.id,
-                    event_type=event_type,
-                    recipient_kind="reviewer",
-                    recipient_id=reviewer.id,
-                    to_address=reviewer.email,
-                    text=texts.decision_for_reviewer(business, reviewer, review, inp.decision),
-                    at=inp.at,
-                ),
-                *await _notify.webhook(
+                    decision=decision,
+                )
+            elif (
+                inp.decision is Decision.UPHOLD
+                or report.reason.hides
+                or report.reason.reviewer_first
+            ):
+                # Told of a report they knew of (hidden, or asked to edit), or of an uphold on a
+                # review removed already: no new restriction, so no statement.
+                keys.append(
+                    await _notify.email(
+                        conn,
+                        subject_id=report.id,
+                        event_type=event_type,
+                        recipient_kind="reviewer",
+                        recipient_id=reviewer.id,
+                        to_address=reviewer.email,
+                        text=texts.decision_for_reviewer(business, reviewer, review, inp.decision),
+                        at=inp.at,
+                    )
+                )
+            keys += await _tell_notifiers(
+                conn, report, review, business, inp, event_type, appeal_until
+            )
+            if tell_business:
+                keys += await _notify.webhook(
                     conn,
                     business=business,
                     subject_id=report.id,
@@ -125,8 +172,7 @@ class ReportActivities:
                         "review_visibility": visibility.value,
                     },
                     at=inp.at,
-                ),
-            ]
+                )
             await history.add_event(
                 conn,
                 subject_id=report.id,
@@ -138,10 +184,55 @@ class ReportActivities:
         await _notify.hand_over(keys, inp.delivery, self.hand_over)
         return keys
 
+    @staticmethod
+    async def _removes(
+        conn: Connection,
+        inp: ApplyDecisionInput,
+        report: Report,
+        review: Review,
+        decision_id: str,
+        visibility: Visibility,
+    ) -> bool:
+        """Whether this uphold is what removed the review: it was not removed before (by another
+        report, or its author), or a first try of this very step did it and made its statement."""
+        if inp.decision is not Decision.UPHOLD or visibility is not Visibility.REMOVED:
+            return False
+        if review.visibility is not Visibility.REMOVED:
+            return True
+        made = _statements.statement_id(report, Restriction.REMOVED, decision_id, None)
+        return await statements.get_statement(conn, made) is not None
 
-async def _parties(
-    conn: Connection, report_id: str
-) -> tuple[Report, Review, Business, Reviewer]:
+
+async def _tell_notifiers(
+    conn: Connection,
+    report: Report,
+    review: Review,
+    business: Business,
+    inp: ApplyDecisionInput,
+    event_type: str,
+    appeal_until: datetime,
+) -> list[str]:
+    """Each notifier of the report gets the decision, about their notice, whose link it carries
+    (to follow the notice, and to appeal a rejection)."""
+    return [
+        await _notify.email(
+            conn,
+            subject_id=notice.id,
+            event_type=event_type,
+            recipient_kind="notifier",
+            recipient_id=notice.id,
+            to_address=notice.email,
+            text=notice_texts.decided(
+                notice, business, review, inp.decision, appeal_until=appeal_until
+            ),
+            at=inp.at,
+            link_purpose=Purpose.NOTICE.value,
+        )
+        for notice in await notices.notices_of_report(conn, report.id)
+    ]
+
+
+async def _parties(conn: Connection, report_id: str) -> tuple[Report, Review, Business, Reviewer]:
     report = await reports.get_report(conn, report_id)
     if report is None:
         raise RuntimeError(f"report {report_id} is not in the store")

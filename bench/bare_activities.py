@@ -46,8 +46,61 @@ class BareState(_Message):
     report_id: str | None = None
 
 
+class BareFlagInput(_Message):
+    """A flag's shape: the reviewer's step first or not, and its windows."""
+
+    instance: str
+    reviewer_first: bool
+    reviewer_window: timedelta
+    business_window: timedelta
+    moderation_sla: timedelta
+
+
+class BareFlagState(_Message):
+    instance: str
+    status: str | None = None
+    reviewer_deadline: datetime | None = None
+    business_deadline: datetime | None = None
+    report_id: str | None = None
+
+
+class BareAct(_Message):
+    """An update's input: who acts on which instance, and how (as Reviewdesk's carry ids)."""
+
+    instance: str
+    action: str
+    ref: str | None = None
+
+
+class BareNoticeInput(_Message):
+    instance: str
+    moderation_sla: timedelta
+
+
+class BareAppealInput(_Message):
+    instance: str
+    appeal_sla: timedelta
+
+
+class BareAppealState(_Message):
+    instance: str
+    status: str | None = None
+
+
 def report_id_of(instance: str) -> str:
     return f"bare-report-{instance}"
+
+
+def flag_id_of(instance: str) -> str:
+    return f"bare-flag-{instance}"
+
+
+def notice_id_of(instance: str) -> str:
+    return f"bare-notice-{instance}"
+
+
+def appeal_id_of(instance: str) -> str:
+    return f"bare-appeal-{instance}"
 
 
 def refuse(reason: str) -> ApplicationError:

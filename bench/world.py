@@ -21,6 +21,8 @@ REVIEWS_PER_REVIEWER = 10
 class World:
     business_keys: dict[str, str] = field(default_factory=dict)
     moderator_key: str = ""
+    # An appeal is decided by another moderator than the one who decided (DESIGN rule 11).
+    second_moderator_key: str = ""
     # Review ids by purpose ("warmup", "lifecycle", "open"), each with the business it belongs to.
     reviews: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -30,7 +32,7 @@ class World:
 
 
 async def seed(db: Store, *, businesses: int, counts: dict[str, int]) -> World:
-    world = World(moderator_key=new_api_key("mod"))
+    world = World(moderator_key=new_api_key("mod"), second_moderator_key=new_api_key("mod"))
     at = now()
     async with db.tx() as conn:
         for b in range(businesses):
@@ -50,6 +52,13 @@ async def seed(db: Store, *, businesses: int, counts: dict[str, int]) -> World:
             id="mod_bench",
             name="Bench Moderator",
             api_key_hash=hash_secret(world.moderator_key),
+            created_at=at,
+        )
+        await accounts.add_moderator(
+            conn,
+            id="mod_bench_2",
+            name="Second Bench Moderator",
+            api_key_hash=hash_secret(world.second_moderator_key),
             created_at=at,
         )
         n = 0

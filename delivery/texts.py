@@ -155,17 +155,34 @@ def report_escalated(business: Business, review: Review, report: Report) -> Text
     )
 
 
-def decision_for_business(business: Business, review: Review, decision: Decision) -> Text:
+def decision_for_business(
+    business: Business,
+    review: Review,
+    decision: Decision,
+    *,
+    decision_id: str | None = None,
+    appeal_until: datetime | None = None,
+) -> Text:
     if decision is Decision.UPHOLD:
         outcome = "upheld your report. The review has been removed from your page."
     else:
         outcome = "rejected your report. The review is visible on your page again."
+    # A rejection may be appealed once by the business (DESIGN rule 11): say how, and until when.
+    appeal = (
+        f"If you disagree, you can appeal this decision once, free of charge, until "
+        f"{_when(appeal_until)}: from the report on your dashboard, or through the API with "
+        f"POST /api/v1/decisions/{decision_id}/appeals. A different moderator will decide. You "
+        f"may also take the decision to a certified out-of-court dispute settlement body "
+        f"(Digital Services Act, article 21).\n\n"
+        if decision is Decision.REJECT and decision_id and appeal_until
+        else ""
+    )
     return Text(
         subject="Your report has been decided",
         body=(
             f"Hello {business.name},\n\n"
             f'A moderator {outcome}\nReview: "{review.title}"\n\n'
-            f"Kind regards,\nThe Reviewdesk team\n"
+            f"{appeal}Kind regards,\nThe Reviewdesk team\n"
         ),
     )
 

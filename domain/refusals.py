@@ -49,6 +49,8 @@ class Refusal(StrEnum):
     APPEAL_NOT_FOUND = "appeal_not_found"
     SAME_MODERATOR = "same_moderator"
     APPEAL_DECIDED = "appeal_decided"
+    LEGAL_GROUND_NOT_APPLICABLE = "legal_ground_not_applicable"
+    CONTACT_FIRST = "contact_first"
 
     @property
     def http_status(self) -> int:
@@ -97,6 +99,8 @@ _HTTP_STATUS = {
     Refusal.APPEAL_NOT_FOUND: 404,
     Refusal.SAME_MODERATOR: 409,
     Refusal.APPEAL_DECIDED: 409,
+    Refusal.LEGAL_GROUND_NOT_APPLICABLE: 422,
+    Refusal.CONTACT_FIRST: 422,
 }
 
 _MESSAGES = {
@@ -160,6 +164,12 @@ _MESSAGES = {
         "An appeal is decided by a moderator other than the one who made the decision."
     ),
     Refusal.APPEAL_DECIDED: "This appeal has already been decided.",
+    Refusal.LEGAL_GROUND_NOT_APPLICABLE: (
+        "A legal ground is given only when upholding a report of harmful or illegal content."
+    ),
+    Refusal.CONTACT_FIRST: (
+        "Ask to contact the reviewer first; a review is reported as not genuine from its contact."
+    ),
 }
 
 

@@ -299,7 +299,14 @@ def purge_command(as_json: JsonOption = False) -> None:
         async with open_store(settings) as db:
             done = await purge_due(db, settings, at)
             # The counts; the keys of the emails were for their files only.
-            return {"requests": done.requests, "answers": done.answers, "messages": done.messages}
+            return {
+                "requests": done.requests,
+                "answers": done.answers,
+                "messages": done.messages,
+                "flags": done.flags,
+                "notices": done.notices,
+                "appeals": done.appeals,
+            }
 
     purged = _run(go())
     if as_json:
@@ -308,6 +315,8 @@ def purge_command(as_json: JsonOption = False) -> None:
     typer.echo(
         f"Purged cases that ended before {at - settings.retention:%Y-%m-%d %H:%M} UTC: "
         f"{purged['requests']} business message(s), {purged['answers']} answer(s), "
+        f"{purged['flags']} flag explanation(s) with the reviewers' edits, "
+        f"{purged['notices']} notice(s), {purged['appeals']} appeal statement(s), "
         f"{purged['messages']} sent email(s) and webhook event(s)."
     )
 
@@ -438,14 +447,17 @@ def decide(
     decision: Decision,
     moderator: Annotated[str, typer.Option(help="The moderator deciding.")] = "mod_demo",
     note: Annotated[str, typer.Option(help="Why.")] = "",
+    legal_ground: Annotated[
+        str | None,
+        typer.Option(help="With uphold on harmful or illegal content: the law it breaks."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Uphold (remove the review) or reject (reinstate it) a pending report."""
 
     async def action(service: Reviewdesk) -> BaseModel:
-        return await service.decide(
-            moderator, report_id, DecisionBody(decision=decision, note=note)
-        )
+        body = DecisionBody(decision=decision, note=note, legal_ground=legal_ground)
+        return await service.decide(moderator, report_id, body)
 
     _drive(action, as_json)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -69,11 +70,52 @@ class ReportBody(_Input):
     grounds: Grounds
 
 
+_CITATION = re.compile(r"[\w §().,;:'/\-]+")
+_DIGIT_RUN = re.compile(r"\d[\d ]{6,}")
+
+
 class DecisionBody(_Input):
     decision: Decision
     note: str = Field(default="", max_length=MAX_TEXT)
+    legal_ground: str | None = Field(default=None, max_length=200)
+    """The law the review breaks, for a statement of reasons on illegal content (DESIGN rule
+    10): only with ``uphold``, and only for a harmful or illegal report (the service checks
+    the report's reason: ``legal_ground_not_applicable``)."""
 
-    _clean = field_validator("note")(_no_control_characters)
+    _clean = field_validator("note", "legal_ground")(_no_control_characters)
+
+    @field_validator("legal_ground")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        # The decide page's field is left empty for content that is harmful but not illegal.
+        return value or None
+
+    @field_validator("legal_ground")
+    @classmethod
+    def _a_citation_only(cls, value: str | None) -> str | None:
+        # It goes into the public statement of reasons, which holds no personal data: a law's
+        # name and article, never an address, a link or a phone number typed by mistake.
+        if value and (
+            not _CITATION.fullmatch(value)
+            or _DIGIT_RUN.search(value)
+            or "://" in value
+            or "www." in value.lower()
+        ):
+            raise PydanticCustomError(
+                "legal_ground_not_a_citation",
+                "legal_ground names a law and its article (letters, numbers, § and ordinary "
+                "punctuation), never an address, a link or a phone number",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _only_when_upheld(self) -> DecisionBody:
+        if self.legal_ground and self.decision is not Decision.UPHOLD:
+            raise PydanticCustomError(
+                "legal_ground_not_applicable",
+                "legal_ground is given only with decision uphold: a rejection breaks no law",
+            )
+        return self
 
 
 class WebhookBody(_Input):

@@ -7,12 +7,21 @@ or lost with a Temporal server's data, leaves its record waiting for ever: a con
 hidden. Nothing inside the system would notice, so this module compares the two; it is the one
 rule for what must run (``tests/consistency.py`` checks the store against Temporal by it too).
 
-Repairs: a contact awaiting its reply, and a pending report, are re-driven (their workflow is
-started again with the same input; each step finds what the first run recorded and repeats
-nothing, and the contact keeps the deadline its email states, so one whose deadline has passed
-closes as "no response" at once and the business is told as usual). A contact past its reply
-window is closed, so the review can be contacted again: resuming its report window is not
-something its workflow can do from the middle. Each repair is recorded in the record's history.
+An open flag waits in `flag-<flag id>` for the reviewer or the business (a harmful one, escalated
+but without its report yet, for its first step); a notice not yet received in
+`notice-<notice id>`; a pending appeal in `appeal-<decision id>` for a second moderator. Lost,
+each blocks too: a flag its reason on the review (`already_flagged`), an appeal its decision's one
+appeal.
+
+Repairs: a contact awaiting its reply, a pending report, an open flag, a notice not received and
+a pending appeal are re-driven (their workflow is started again with its input rebuilt from the
+store; each step finds what the first run recorded and repeats nothing, and deadlines already
+told stay: a contact's reply window, a flag's reviewer and business deadlines, so one whose
+deadline has passed moves on at once and whoever waits is told as usual). A contact past its
+reply window is closed, so the review can be contacted again: resuming its report window is not
+something its workflow can do from the middle; so is a flag awaiting the business after the
+reviewer's edit (a new run would ask the reviewer again): it ends as dropped, so the business
+may flag the review again. Each repair is recorded in the record's history.
 """
 
 from __future__ import annotations
@@ -29,23 +38,36 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import contact_workflow_id, report_workflow_id_of
-from domain.enums import ContactStatus, ReportSource, ReportStatus
+from domain import (
+    appeal_workflow_id,
+    contact_workflow_id,
+    flag_workflow_id,
+    notice_workflow_id,
+    report_workflow_id_of,
+)
+from domain.appeal_messages import AppealWorkflowInput
+from domain.enums import AppealStatus, ContactStatus, ReportSource, ReportStatus
 from domain.messages import (
     ContactWorkflowInput,
     ReportWorkflowInput,
 )
+from domain.notice_messages import NoticeWorkflowInput
 from settings import Settings
+from starter.appeals import appeal_input
+from starter.flags import flag_input, resumable
 from starter.workflow_inputs import contact_input, delivery_policy
-from store import Store, contacts, drift, reports
+from store import Store, appeals, contacts, drift, flags, notices, reports
 from store.connection import Connection
-from store.records import Contact, Report, now
+from store.records import Appeal, Contact, Flag, Notice, Report, now
+from workflows.appeal import AppealWorkflow
 from workflows.contact import ReviewerContactWorkflow
+from workflows.flag import FlagWorkflow
+from workflows.notice import NoticeWorkflow
 from workflows.report import ReviewReportWorkflow
 
 log = logging.getLogger("reviewdesk.drift")
 
-Kind = Literal["contact", "report"]
+Kind = Literal["contact", "report", "flag", "notice", "appeal"]
 # Workflows asked at once: enough to check thousands of records in seconds, few enough that a
 # check never crowds out the worker's own calls to the server.
 _CONCURRENCY = 8
@@ -61,11 +83,19 @@ class Expected:
     status: str
     # A report from a flag or a notice runs under its own id, not its review's.
     after_contact: bool = True
+    # An appeal runs under its decision's id (one appeal per decision).
+    decision_id: str = ""
 
     @property
     def workflow_id(self) -> str:
         if self.kind == "contact":
             return contact_workflow_id(self.review_id)
+        if self.kind == "flag":
+            return flag_workflow_id(self.id)
+        if self.kind == "notice":
+            return notice_workflow_id(self.id)
+        if self.kind == "appeal":
+            return appeal_workflow_id(self.decision_id)
         return report_workflow_id_of(self.id, self.review_id, after_contact=self.after_contact)
 
 
@@ -110,17 +140,34 @@ async def check(
 async def _carried(
     client: Client, record: Expected, run_id: str, rpc_timeout: timedelta | None
 ) -> str | None:
-    """The contact or report the workflow's run was started for."""
+    """The record the workflow's run was started for."""
+    if record.kind in ("flag", "notice"):
+        return record.id  # its workflow id is its own
+    kind: type[Any] = {
+        "contact": ContactWorkflowInput,
+        "report": ReportWorkflowInput,
+        "appeal": AppealWorkflowInput,
+    }[record.kind]
     handle = client.get_workflow_handle(record.workflow_id, run_id=run_id)
     async for event in handle.fetch_history_events(page_size=1, rpc_timeout=rpc_timeout):
         payloads = event.workflow_execution_started_event_attributes.input.payloads
-        kind = ContactWorkflowInput if record.kind == "contact" else ReportWorkflowInput
         [inp] = await client.data_converter.decode(payloads, [kind])
-        return inp.contact_id if isinstance(inp, ContactWorkflowInput) else inp.report_id
+        if isinstance(inp, ContactWorkflowInput):
+            return inp.contact_id
+        if isinstance(inp, AppealWorkflowInput):
+            return inp.appeal_id
+        assert isinstance(inp, ReportWorkflowInput)
+        return inp.report_id
     return None
 
 
-def expected_of(contacts_open: Sequence[Contact], pending: Sequence[Report]) -> list[Expected]:
+def expected_of(
+    contacts_open: Sequence[Contact],
+    pending: Sequence[Report],
+    flags_open: Sequence[Flag] = (),
+    unreceived: Sequence[Notice] = (),
+    appeals_pending: Sequence[Appeal] = (),
+) -> list[Expected]:
     return [
         *(Expected("contact", c.id, c.review_id, c.status.value) for c in contacts_open),
         *(
@@ -133,15 +180,29 @@ def expected_of(contacts_open: Sequence[Contact], pending: Sequence[Report]) -> 
             )
             for r in pending
         ),
+        *(Expected("flag", f.id, f.review_id, f.status.value) for f in flags_open),
+        *(Expected("notice", n.id, n.review_id, "awaiting_receipt") for n in unreceived),
+        *(
+            Expected("appeal", a.id, a.review_id, a.status.value, decision_id=a.decision_id)
+            for a in appeals_pending
+        ),
     ]
+
+
+async def _expected(conn: Connection) -> list[Expected]:
+    return expected_of(
+        await drift.contacts_not_ended(conn),
+        await drift.reports_pending(conn),
+        await drift.flags_not_ended(conn),
+        await notices.unreceived(conn),
+        await drift.appeals_pending(conn),
+    )
 
 
 async def find(db: Store, client: Client, settings: Settings) -> list[Disagreement]:
     """Every record the store holds open whose workflow is not running for it."""
     async with db.read() as conn:
-        records = expected_of(
-            await drift.contacts_not_ended(conn), await drift.reports_pending(conn)
-        )
+        records = await _expected(conn)
     limit = asyncio.Semaphore(_CONCURRENCY)
 
     async def one(record: Expected) -> Disagreement | None:
@@ -160,9 +221,24 @@ async def _current(conn: Connection, found: Sequence[Disagreement]) -> list[Expe
     report_ids = [d.record.id for d in found if d.record.kind == "report"]
     now_contacts = (await contacts.contacts_by_id(conn, contact_ids)).values()
     now_reports = (await reports.reports_by_id(conn, report_ids)).values()
+    others = {d.record.id for d in found if d.record.kind not in ("contact", "report")}
+    return [
+        *expected_of(
+            [c for c in now_contacts if c.status.is_open],
+            [r for r in now_reports if r.status is ReportStatus.PENDING],
+        ),
+        # Few, and rarely any: read again as the check reads them.
+        *(e for e in await _expected_others(conn) if e.id in others),
+    ]
+
+
+async def _expected_others(conn: Connection) -> list[Expected]:
     return expected_of(
-        [c for c in now_contacts if c.status.is_open],
-        [r for r in now_reports if r.status is ReportStatus.PENDING],
+        [],
+        [],
+        await drift.flags_not_ended(conn),
+        await notices.unreceived(conn),
+        await drift.appeals_pending(conn),
     )
 
 
@@ -172,6 +248,11 @@ async def _current(conn: Connection, found: Sequence[Disagreement]) -> list[Expe
 async def repair(db: Store, client: Client, settings: Settings, found: Disagreement) -> str:
     """Repairs one disagreement and says what it did, in words."""
     record = found.record
+    if record.kind in ("flag", "notice", "appeal"):
+        if found.runs_another:
+            return f"left as it is: another {record.kind} runs under its id; see to it by hand"
+        redrive = {"flag": _redrive_flag, "notice": _redrive_notice, "appeal": _redrive_appeal}
+        return await redrive[record.kind](db, client, settings, record)
     if record.kind == "report":
         if found.runs_another:
             return "left as it is: another report runs under its id; see to it by hand"
@@ -236,6 +317,55 @@ async def _redrive_report(
     return f"re-driven: {record.workflow_id} started again; a moderator can decide it"
 
 
+async def _redrive_flag(db: Store, client: Client, settings: Settings, record: Expected) -> str:
+    async with db.read() as conn:
+        flag = await flags.get_flag(conn, record.id)
+    if flag is None or flag.status.value != record.status:
+        return "nothing to do: it has moved on meanwhile"
+    if not resumable(flag):
+        async with db.tx() as conn:
+            closed = await drift.close_flag(conn, flag.id, now())
+        if not closed:
+            return "nothing to do: it has ended meanwhile"
+        return "closed as dropped; the business may flag the review again"
+    inp = flag_input(settings, flag)
+    if not await _start(client, settings, FlagWorkflow.run, inp, record.workflow_id):
+        return "left as it is: a workflow started under its id meanwhile"
+    async with db.tx() as conn:
+        await drift.record_repair(conn, flag.id, "re-driven", now())
+    return f"re-driven: {record.workflow_id} started again; the flag carries on from its store"
+
+
+async def _redrive_notice(db: Store, client: Client, settings: Settings, record: Expected) -> str:
+    async with db.read() as conn:
+        notice = await notices.get_notice(conn, record.id)
+        still = notice is not None and not await notices.received(conn, notice.id)
+    if notice is None or not still:
+        return "nothing to do: it has been received meanwhile"
+    inp = NoticeWorkflowInput(notice_id=notice.id, delivery=delivery_policy(settings))
+    if not await _start(client, settings, NoticeWorkflow.run, inp, record.workflow_id):
+        return "left as it is: a workflow started under its id meanwhile"
+    async with db.tx() as conn:
+        await drift.record_repair(conn, notice.id, "re-driven", now())
+    return f"re-driven: {record.workflow_id} started again; the notice goes to a moderator"
+
+
+async def _redrive_appeal(db: Store, client: Client, settings: Settings, record: Expected) -> str:
+    async with db.read() as conn:
+        appeal = await appeals.get_appeal(conn, record.id)
+        decision = await reports.get_decision(conn, appeal.decision_id) if appeal else None
+        report = await reports.get_report(conn, appeal.report_id) if appeal else None
+    if appeal is None or appeal.status is not AppealStatus.PENDING:
+        return "nothing to do: it has been decided meanwhile"
+    assert decision is not None and report is not None
+    inp = appeal_input(settings, appeal, decision, report, restart=True)
+    if not await _start(client, settings, AppealWorkflow.run, inp, record.workflow_id):
+        return "left as it is: a workflow started under its id meanwhile"
+    async with db.tx() as conn:
+        await drift.record_repair(conn, appeal.id, "re-driven", now())
+    return f"re-driven: {record.workflow_id} started again; another moderator can decide it"
+
+
 async def _start(client: Client, settings: Settings, run: Any, inp: Any, workflow_id: str) -> bool:
     """Starts the workflow again under its id; False when one runs there already."""
     try:
@@ -279,6 +409,8 @@ class DriftCount:
 
     contacts: int = 0
     reports: int = 0
+    # Flags, notices and appeals, together.
+    others: int = 0
     checks: int = 0
 
 
@@ -299,14 +431,17 @@ async def watch(db: Store, client: Client, settings: Settings) -> None:
             log.warning("drift check failed: %s", type(err).__name__)
             continue
         LAST.contacts = sum(1 for d in found if d.record.kind == "contact")
-        LAST.reports = len(found) - LAST.contacts
+        LAST.reports = sum(1 for d in found if d.record.kind == "report")
+        LAST.others = len(found) - LAST.contacts - LAST.reports
         LAST.checks += 1
         if found:
             log.warning(
-                "drift: %d contact(s) and %d report(s) disagree with Temporal;"
+                "drift: %d contact(s) and %d report(s) disagree with Temporal, and %d other"
+                " record(s) (flags, notices, appeals);"
                 " run `reviewdesk reconcile` to see and repair them",
                 LAST.contacts,
                 LAST.reports,
+                LAST.others,
             )
         else:
             log.info("drift check: the store and Temporal agree")

@@ -27,7 +27,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import contact_workflow_id, report_workflow_id_of
-from domain.enums import Answer, ContactStatus, ReportSource, ReportStatus
+from domain.enums import Answer, ContactStatus, FlagReason, Priority, ReportSource, ReportStatus
 from domain.messages import (
     AnswerInput,
     CloseRequest,
@@ -49,7 +49,7 @@ from starter.temporal_calls import unavailable as _unavailable
 from starter.unavailable import NotSent, deadline
 from starter.webhooks import WebhookEndpoints
 from starter.workflow_inputs import contact_input
-from store import Store, accounts, contacts, history, outbox, reports, reviews
+from store import Store, accounts, contacts, history, outbox, reports, reviews, statements
 from store.accounts import hash_secret
 from store.errors import Conflict
 from store.records import (
@@ -58,11 +58,13 @@ from store.records import (
     Contact,
     DecisionRecord,
     Event,
+    Flag,
     OutboxMessage,
     Report,
     Review,
     now,
 )
+from store.reports import ReportNotice
 from workflows.contact import ReviewerContactWorkflow
 from workflows.report import ReviewReportWorkflow
 
@@ -120,6 +122,9 @@ class ReportView(BaseModel):
     decision: DecisionRecord | None = None
     history: list[Event] = []
     notifications: list[Notification] = []
+    # The flag it came from, or the notices it gathered (never who sent them).
+    flag: Flag | None = None
+    notices: list[ReportNotice] = []
 
 
 class ReplyRequestView(BaseModel):
@@ -483,10 +488,19 @@ class Reviewdesk:
     # --- moderator -----------------------------------------------------------------------------
 
     async def reports(
-        self, status: ReportStatus = ReportStatus.PENDING, *, limit: int = 50, offset: int = 0
+        self,
+        status: ReportStatus = ReportStatus.PENDING,
+        *,
+        reason: FlagReason | None = None,
+        priority: Priority | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Report]:
+        """The queue: high priority first, then the oldest."""
         async with self.db.read() as conn:
-            return await reports.reports_with_status(conn, status, limit=limit, offset=offset)
+            return await reports.reports_with_status(
+                conn, status, reason=reason, priority=priority, limit=limit, offset=offset
+            )
 
     async def decide(
         self,
@@ -535,6 +549,10 @@ class Reviewdesk:
             async with self.db.tx() as conn:
                 await reports.drop_decision(conn, draft.id)
             if isinstance(err, _WorkflowGone):
+                if view.report.status is ReportStatus.PENDING:
+                    # Its workflow is starting (a report from a flag or a notice is stored a
+                    # moment before), or was lost (reconcile re-drives it): try again shortly.
+                    raise NotSent("temporal: the report's workflow is not running yet") from None
                 raise Refused(Refusal.ALREADY_DECIDED) from None
             raise
         return await self.report_view(report_id)
@@ -542,6 +560,9 @@ class Reviewdesk:
     async def _draft_decision(
         self, report: Report, moderator_id: str, body: DecisionBody, key: str | None
     ) -> DecisionRecord:
+        if body.legal_ground and report.reason is not FlagReason.HARMFUL_OR_ILLEGAL:
+            # Only illegal content breaks a law; every other reason is the platform's own rules.
+            raise Refused(Refusal.LEGAL_GROUND_NOT_APPLICABLE)
         draft = DecisionRecord(
             id=new_id("dc"),
             report_id=report.id,
@@ -549,6 +570,7 @@ class Reviewdesk:
             decision=body.decision,
             note=body.note,
             submitted_at=now(),
+            legal_ground=body.legal_ground,
         )
         try:
             async with self.db.tx() as conn:
@@ -576,6 +598,7 @@ class Reviewdesk:
                 await reports.get_report(conn, contact.report_id) if contact.report_id else None
             )
             subjects = [contact.id, contact.report_id or ""]
+            subjects += await statements.statement_ids_of_report(conn, contact.report_id)
             events = await history.history_of(conn, subjects)
             messages = await outbox.messages_about(conn, subjects)
         return ContactView(
@@ -599,8 +622,11 @@ class Reviewdesk:
                 await reports.get_decision(conn, report.decision_id) if report.decision_id else None
             )
             subjects = [s for s in (report.contact_id, report.id) if s]
+            subjects += await statements.statement_ids_of_report(conn, report.id)
             events = await history.history_of(conn, subjects)
             messages = await outbox.messages_about(conn, subjects)
+            flags = await reports.flags_by_id(conn, [report.flag_id or ""])
+            notices = await reports.notices_of_reports(conn, [report.id])
         assert review is not None
         assert contact is not None or report.contact_id is None
         return ReportView(
@@ -610,6 +636,8 @@ class Reviewdesk:
             decision=decision,
             history=events,
             notifications=[Notification.of(m) for m in messages],
+            flag=flags.get(report.flag_id or ""),
+            notices=notices.get(report.id, []),
         )
 
     async def business(self, business_id: str) -> Business | None:

@@ -88,14 +88,23 @@ async def pending_report(conn: Connection, review_id: str, reason: FlagReason) -
 
 
 async def cleared(conn: Connection, review_id: str, reason: FlagReason) -> bool:
-    """A moderator has cleared the review for this reason: a report for it was rejected, and
-    no appeal reversed that (DESIGN rule 8, ``already_cleared``)."""
+    """A moderator has cleared the review for this reason (DESIGN rule 8, ``already_cleared``):
+    a report for it was rejected and no appeal reversed that, or it was upheld and an appeal
+    reversed that (an appeal's decision is final on the platform, rule 11)."""
     row = await fetch_one(
         conn,
         "SELECT 1 FROM reports r LEFT JOIN appeals a ON a.decision_id = r.decision_id"
-        " WHERE r.review_id = ? AND r.reason = ? AND r.status = ?"
-        " AND (a.status IS NULL OR a.status <> ?) LIMIT 1",
-        (review_id, reason.value, ReportStatus.REJECTED.value, AppealStatus.GRANTED.value),
+        " WHERE r.review_id = ? AND r.reason = ?"
+        " AND ((r.status = ? AND (a.status IS NULL OR a.status <> ?))"
+        " OR (r.status = ? AND a.status = ?)) LIMIT 1",
+        (
+            review_id,
+            reason.value,
+            ReportStatus.REJECTED.value,
+            AppealStatus.GRANTED.value,
+            ReportStatus.UPHELD.value,
+            AppealStatus.GRANTED.value,
+        ),
     )
     return row is not None
 
@@ -138,5 +147,18 @@ async def add_report(
         ),
     )
     row = await fetch_one(conn, "SELECT * FROM reports WHERE id = ?", (id,))
+    assert row is not None
+    return Report.model_validate(dict(row))
+
+
+async def join_flag(conn: Connection, report_id: str, flag_id: str) -> Report:
+    """A business's flag joins the report notices opened for the same reason: from now on the
+    report is also the business's (``source`` flag), while its notices still make it an
+    article 16 case in its statements."""
+    await conn.execute(
+        "UPDATE reports SET source = ?, flag_id = ? WHERE id = ? AND flag_id IS NULL",
+        (ReportSource.FLAG.value, flag_id, report_id),
+    )
+    row = await fetch_one(conn, "SELECT * FROM reports WHERE id = ?", (report_id,))
     assert row is not None
     return Report.model_validate(dict(row))

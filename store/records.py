@@ -79,6 +79,9 @@ class Review(BaseModel):
     visibility: Visibility
     created_at: datetime
     labels: list[str] = []
+    # Edited by its author through a flag's link; withdrawn by its author (then removed).
+    edited_at: datetime | None = None
+    withdrawn_at: datetime | None = None
 
 
 class ContactRequest(BaseModel):

@@ -8,7 +8,8 @@ from domain.enums import ReviewSource, Visibility
 from store.connection import Connection
 from store.records import Review, fetch_all, fetch_one, ts
 
-_COLUMNS = "id, business_id, reviewer_id, rating, title, text, source, visibility, created_at"
+_WRITTEN = "id, business_id, reviewer_id, rating, title, text, source, visibility, created_at"
+_COLUMNS = f"{_WRITTEN}, edited_at, withdrawn_at"
 
 
 async def add_review(
@@ -25,7 +26,7 @@ async def add_review(
     visibility: Visibility = Visibility.VISIBLE,
 ) -> None:
     await conn.execute(
-        f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO reviews ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (
             id,

@@ -282,6 +282,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         decision TEXT,
         note TEXT,
         idempotency_key TEXT,
+        -- The moderator's Idempotency-Key for the decision: a retry resends the first update.
+        decision_key TEXT,
         purged_at TEXT
     );
     CREATE INDEX appeals_by_status ON appeals (status, opened_at);

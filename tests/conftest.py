@@ -103,12 +103,20 @@ BOTH_STORES = frozenset(
         "test_escalation",
         "test_outbox_once",
         "test_retention",
+        "test_moderation_rules",
         "test_reconcile",
         "test_walkthrough",
         "test_web_pages",
         "test_delivery_webhooks",
         "test_privacy",
         "test_tokens_at_rest",
+        "test_notices",
+        "test_statements",
+        "test_moderation_queue",
+        "test_flags",
+        "test_appeals",
+        "test_appeal_pages",
+        "test_flag_starts",
     }
 )
 

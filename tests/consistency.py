@@ -82,6 +82,7 @@ async def _rows(conn: Connection) -> dict[str, Any]:
             for r in await all_of("SELECT subject_id, type FROM events")
         },
         "outbox": {r["key"]: r for r in await all_of("SELECT key, status FROM outbox")},
+        "statements": await all_of("SELECT id, report_id FROM statements"),
     }
 
 
@@ -165,8 +166,13 @@ def _always(rows: dict[str, Any]) -> list[str]:
             need(decision is not None, f"{rid}: decided without its decision")
             need((rid, report["status"]) in events, f"{rid}: no '{report['status']}' history")
             event = f"report.{report['status']}"
+            # A removal's email to the reviewer is its statement of reasons, about the statement.
+            about = [rid] + [s["id"] for s in rows["statements"] if s["report_id"] == rid]
             for who in ("business", "reviewer"):
-                need(f"{rid}:{event}:{who}" in outbox, f"{rid}: decision not told to the {who}")
+                need(
+                    any(f"{subject}:{event}:{who}" in outbox for subject in about),
+                    f"{rid}: decision not told to the {who}",
+                )
         if report["escalated_at"] is not None:
             need(
                 f"{rid}:report.escalated:moderation" in outbox,

@@ -1,7 +1,9 @@
 """Records the stored histories the replay test checks: ``python -m tests.record_histories``.
 
-Run it only when a released workflow changes on purpose (behind ``workflow.patched``), and keep
-the old files: every history ever released must still replay.
+Run it only when a released workflow changes on purpose (behind ``workflow.patched``), or a new
+one is released, under a new tag (``python -m tests.record_histories v5``), and keep the old
+files: every history ever released must still replay. From v4 on it records the moderation
+workflows too (flag, report from a flag or a notice, notice, appeal: ``tests/moderation_flows``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
 from starter.service import Reviewdesk
 from store import Database
-from tests import flows
+from tests import flows, moderation_flows
 from tests.conftest import HISTORIES, Harness, installed_binary
 from tests.world import make_world
 from worker import build_worker
@@ -39,10 +42,33 @@ async def record(tag: str) -> None:
                     ("silent_escalated_upheld", flows.silent_escalated_then_upheld),
                 ):
                     done = await journey(h)
-                    for kind, history in (await done.histories(h)).items():
-                        target = HISTORIES / f"{tag}_{kind}_{name}.json"
-                        target.write_text(history.to_json())
-                        print(f"wrote {target}")
+                    _write(tag, name, await done.histories(h))
+                # The moderation workflows (issue 17), each journey on reviews of its own.
+                world = await make_world(db)
+                h = Harness(
+                    env, env.client, db, settings, Reviewdesk(env.client, db, settings), world
+                )
+                removed = await moderation_flows.flag_edited_escalated_removed(h)
+                _write(tag, "edited_escalated_removed", await removed.histories(h))
+                appealed = await moderation_flows.appeal_granted(h, removed)
+                _write(tag, "granted", await appealed.histories(h))
+                for name, moderation_journey in (
+                    ("silent_escalated_rejected", moderation_flows.flag_silent_escalated_rejected),
+                    ("harmful_upheld", moderation_flows.harmful_flag_upheld),
+                    ("notice_upheld", moderation_flows.notice_upheld),
+                ):
+                    ended = await moderation_journey(h)
+                    _write(tag, name, await ended.histories(h))
+
+
+def _write(tag: str, name: str, histories: dict[str, WorkflowHistory]) -> None:
+    for kind, history in histories.items():
+        target = HISTORIES / f"{tag}_{kind}_{name}.json"
+        # Every history ever released must still replay: never overwrite one.
+        if target.exists():
+            raise SystemExit(f"{target} exists: record under a new tag")
+        target.write_text(history.to_json())
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ from tests.processes import ROOT
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: str) -> None:
-    if store == "postgres" and find_bin_dir() is None and not os.environ.get(
-        "REVIEWDESK_REQUIRE_POSTGRES"
+    if (
+        store == "postgres"
+        and find_bin_dir() is None
+        and not os.environ.get("REVIEWDESK_REQUIRE_POSTGRES")
     ):
         pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
     out = tmp_path / "results.json"
@@ -102,5 +104,74 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: s
         "moderation queue, first page",
         "50 waiting in their window",
         "clients at a steady load",
+    ):
+        assert figure in printed, printed
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_bench_moderation_plan_prints_its_throughput_beside_the_bare_engines(
+    tmp_path: Path, store: str
+) -> None:
+    """Issue 17, acceptance 7: flags, notices, decisions and appeals, on Reviewdesk and on the
+    bare engine running the same cases."""
+    if (
+        store == "postgres"
+        and find_bin_dir() is None
+        and not os.environ.get("REVIEWDESK_REQUIRE_POSTGRES")
+    ):
+        pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
+    out = tmp_path / "results.json"
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            *("--plan", "moderation", "--cases", "16", "--warmup", "3", "--window", "3"),
+            *("--out", str(out), "--data-dir", str(data), "--store", store),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in data.glob("*.log"))
+    assert done.returncode == 0, done.stdout + done.stderr + logs
+
+    results = json.loads(out.read_text())
+    assert results["plan"] == "moderation"
+    used = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[store]
+    assert results["store"].startswith(used), results["store"]
+    # Four kinds in turn, every report decided, half of the decisions appealed (seeded).
+    shape = results["cases"]
+    assert shape["flag"] == 12 and shape["notice"] == 4 and shape["decision"] == 16, shape
+    assert shape["reviewer_edit"] == 4 and shape["escalate"] == 8, shape
+    assert 0 < shape["appeal"] == shape["appeal_decision"] < 16, shape
+    assert [r["cases"] for r in results["bare"]["runs"]] == [16, 16]
+    for system, cases in (("reviewdesk", 16), ("bare", 32)):
+        run = results[system]
+        assert run["cases"] == cases and run["errors"] == 0, run
+        assert run["per_second"] > 0 and run["cpu_per_case"]["total_ms"] > 0, run
+        for request in shape:
+            latency = run["latency"][request]
+            assert latency["count"] == shape[request] * cases // 16, (system, request)
+            assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
+    assert results["ratio_reviewdesk_to_bare"] > 0 and results["ratio_by_cpu"] > 0
+    assert set(results["targets"]) == {"moderation_ratio_reviewdesk_to_bare"}
+
+    printed = done.stdout
+    for figure in (
+        "moderation plan",
+        "cases / s",
+        "ratio Reviewdesk / bare (moderation)",
+        "bare engine before / after Reviewdesk",
+        "CPU ms per case",
+        "flag (201)",
+        "notice (202)",
+        "reviewer's edit, link page",
+        "business escalates",
+        "moderator decision",
+        "appeal decision",
     ):
         assert figure in printed, printed

@@ -53,7 +53,7 @@ def test_schema_driven_fuzz_of_every_route_finds_no_5xx_and_refusals_change_noth
         # tested on its own, with a DNS of the test's (tests/test_delivery_webhooks.py).
         if not (op.method.upper() == "POST" and op.path == "/api/v1/webhooks")
     ]
-    assert len(operations) == 13
+    assert len(operations) == 20
 
     for operation in operations:
         _fuzz(operation, service, keys, statuses)
@@ -66,7 +66,8 @@ def _fuzz(
     operation: Any, service: RunningService, keys: dict[str, str], statuses: dict[str, set[int]]
 ) -> None:
     label = f"{operation.method.upper()} {operation.path}"
-    role = "moderator" if operation.path.startswith("/api/v1/reports") else "business"
+    moderators = ("/api/v1/reports", "/api/v1/appeals", "/api/v1/statements")
+    role = "moderator" if operation.path.startswith(moderators) else "business"
 
     @FUZZ
     @given(case=operation.as_strategy())

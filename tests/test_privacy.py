@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import WorkflowHistory
 
-from tests import flows
+from tests import flows, moderation_flows
 from tests.conftest import Harness
 
 
@@ -42,3 +42,59 @@ async def test_histories_of_a_completed_contact_and_report_hold_no_email_and_no_
     # And the reviewer's words did reach the business, through the store and its email.
     [replied] = await h.messages("contact.replied", "business")
     assert flows.SHARED_ORDER in replied.body_text
+
+
+async def test_histories_of_flags_notices_reports_and_appeals_hold_no_address_and_no_words(
+    skipping: Harness,
+) -> None:
+    """Issue 17, acceptance 6: the new workflows carry ids and enums only, after whole journeys
+    in which people wrote distinctive words and a notifier gave a distinctive name and email."""
+    h = skipping
+    removed = await moderation_flows.flag_edited_escalated_removed(h)
+    journeys = [
+        removed,
+        await moderation_flows.appeal_granted(h, removed),
+        await moderation_flows.notice_upheld(h),
+    ]
+    secrets = [
+        h.world.reviewer_email,
+        h.world.business_email,
+        "Robin R.",  # the reviewer's display name
+        moderation_flows.FLAG_EXPLANATION,
+        moderation_flows.EDITED_TEXT,
+        moderation_flows.EDITED_TITLE,
+        moderation_flows.NOTICE_NAME,
+        moderation_flows.NOTICE_EMAIL,
+        moderation_flows.NOTICE_EXPLANATION,
+        moderation_flows.APPEAL_STATEMENT,
+        moderation_flows.DECISION_NOTE,
+        moderation_flows.APPEAL_NOTE,
+        moderation_flows.LEGAL_GROUND,
+    ]
+    # Each text people wrote starts with a marker: found alone, a piece of it leaked.
+    secrets += [
+        "FLAGWORDS",
+        "EDITWORDS",
+        "EDITTITLE",
+        "NOTICEWORDS",
+        "APPEALWORDS",
+        "NOTEWORDS",
+        "APPEALNOTE",
+        "LEGALGROUND",
+        "Quintana",
+    ]
+    scanned = []
+    for journey in journeys:
+        histories = await journey.histories(h)
+        secrets += journey.tokens
+        for kind, history in histories.items():
+            raw = _raw(history)
+            scanned.append(kind)
+            # The scan sees payloads: the ids the workflows do carry are found.
+            assert any(i.encode() in raw for i in journey.ids), kind
+            for secret in secrets:
+                assert secret.encode() not in raw, (kind, secret)
+    assert scanned == ["flag", "report", "appeal", "notice", "report"]
+    # And the words did reach who they were for, through the store and its emails.
+    [confirmed] = await h.messages("notice.received", "notifier")
+    assert confirmed.to_address == moderation_flows.NOTICE_EMAIL

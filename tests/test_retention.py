@@ -8,14 +8,24 @@ from pathlib import Path
 import httpx
 import pytest
 
+from delivery.links import Links, Purpose
 from delivery.mail import FileMailer
-from domain.enums import Answer, ContactStatus
+from domain.enums import (
+    Answer,
+    ContactStatus,
+    Decision,
+    FlagReason,
+    ReviewerAction,
+    SubReason,
+)
 from domain.refusals import Refused
 from settings import Settings
-from starter.inputs import ContactRequestBody
+from starter.flag_inputs import FlagBody, ReviewEditBody
+from starter.inputs import ContactRequestBody, DecisionBody
+from starter.notice_inputs import NoticeBody
 from starter.retention import purge_due
 from starter.web.schemas import ContactOut
-from store import Database, contacts, history, outbox, reports
+from store import Database, contacts, flags, history, notices, outbox, reports, retention
 from store.records import Event, OutboxMessage, now
 from tests import flows
 from tests.conftest import Harness
@@ -250,3 +260,67 @@ async def test_a_request_that_never_became_a_contact_is_purged_retention_after_i
     assert old is not None and old.message == "" and old.purged_at is not None
     assert recent is not None and recent.message == "cr_recent: which table were you at?"
     assert recent.purged_at is None
+
+
+async def test_flags_notices_and_their_emails_are_purged_after_their_report_is_decided(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    name, email = "Nadia Noticer", "nadia.noticer@public.example"
+    why = "It names a private person and calls them a thief: defamation."
+    notice = await h.service.notices.submit(
+        NoticeBody(
+            review_id=w.review["organic"],
+            sub_reason=SubReason.DEFAMATION,
+            explanation=why,
+            name=name,
+            email=email,
+            good_faith=True,
+        )
+    )
+    flagged = await h.service.flags.flag(
+        w.business,
+        w.review["organic2"],
+        FlagBody(reason=FlagReason.PERSONAL_INFORMATION, explanation="Names our cashier."),
+    )
+
+    async def report_opened() -> str | None:
+        async with h.db.read() as conn:
+            stored = await notices.get_notice(conn, notice.notice_id)
+            report_id = stored.report_id if stored else None
+            events = await history.history_of(conn, [report_id or ""])
+        return report_id if any(e.type == "opened" for e in events) else None
+
+    report_id = await h.eventually(report_opened)
+    await h.service.decide(
+        w.moderator, report_id, DecisionBody(decision=Decision.REJECT, note="Fair")
+    )
+    token = Links.of(h.settings).token(Purpose.FLAG, flagged.flag.id)
+    edited = "Lovely bread, friendly staff."
+    await h.service.flags.act(token, ReviewerAction.EDIT, ReviewEditBody(text=edited))
+    await h.service.flags.drop(w.business, flagged.flag.id)
+    await h.all_delivered()
+
+    # Before the case ended `retention` ago, nothing goes; after, the words and addresses do.
+    async with h.db.tx() as conn:
+        early = await retention.purge(conn, before=now() - timedelta(days=1), at=now())
+    assert (early.flags, early.notices) == (0, 0)
+    async with h.db.tx() as conn:
+        purged = await retention.purge(conn, before=now() + timedelta(seconds=1), at=now())
+    assert (purged.flags, purged.notices) == (1, 1)
+    async with h.db.read() as conn:
+        stored = await notices.get_notice(conn, notice.notice_id)
+        flag = await flags.get_flag(conn, flagged.flag.id)
+        left = await outbox.messages_about(conn, [notice.notice_id, flagged.flag.id])
+    assert stored is not None and (stored.name, stored.email, stored.explanation) == ("", "", "")
+    assert flag is not None and flag.explanation == "" and flag.purged_at is not None
+    async with h.db.read() as conn:
+        kept = await conn.fetch_all(
+            "SELECT title, text FROM review_edits WHERE flag_id = ?", (flagged.flag.id,)
+        )
+    assert [tuple(row) for row in kept] == [(None, None)]
+    assert left and _purged(left)
+    # The report and its decision stay, for the record and the transparency figures.
+    async with h.db.read() as conn:
+        report = await reports.get_report(conn, report_id)
+    assert report is not None and report.decision_id is not None

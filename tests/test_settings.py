@@ -19,6 +19,17 @@ def test_defaults_follow_the_design() -> None:
     assert s.report_window == timedelta(days=14)
     assert s.moderation_sla == timedelta(days=2)
     assert s.task_queue == "reviewdesk"
+    assert (s.harmful_sla, s.reviewer_step_window) == (timedelta(hours=24), timedelta(days=3))
+    assert (s.appeal_window, s.appeal_sla) == (timedelta(days=182), timedelta(days=5))
+
+
+def test_a_retention_shorter_than_an_appeal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A notifier's address purged before their appeal is decided: they would never hear of it.
+    monkeypatch.setenv("REVIEWDESK_RETENTION", "P30D")
+    with pytest.raises(ValidationError, match="retention must be longer than appeal_window"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("REVIEWDESK_APPEAL_WINDOW", "P20D")
+    assert Settings(_env_file=None).retention == timedelta(days=30)
 
 
 def test_durations_accept_iso_8601_and_seconds_from_the_environment(

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
 
-from domain.enums import ReportStatus
+from domain.enums import FlagReason, Priority, ReportStatus
 from domain.refusals import Refusal, Refused
 from starter.inputs import ContactRequestBody, DecisionBody, ReportBody
 from starter.web import reads
 from starter.web.auth import BusinessDep, ModeratorDep, ServiceDep
 from starter.web.schemas import ContactOut, ContactSummary, PublicReviews, ReportOut
+from store.records import now
 
 router = APIRouter(prefix="/api/v1")
 
@@ -110,10 +111,17 @@ async def list_reports(
     limit: Limit = 50,
     offset: Offset = 0,
     status: ReportStatus = ReportStatus.PENDING,
+    reason: FlagReason | None = None,
+    priority: Priority | None = None,
 ) -> list[ReportOut]:
-    """Reports with the given status, oldest first."""
-    found = await reads.queue(service, status, limit=limit, offset=offset)
-    return [ReportOut.of(view) for view in found]
+    """Reports with the given status (of one reason or priority if given): high priority
+    first, then the oldest. A report from a flag shows the business's explanation; one from
+    notices shows them without who sent them."""
+    found = await reads.queue(
+        service, status, reason=reason, priority=priority, limit=limit, offset=offset
+    )
+    at = now()
+    return [ReportOut.of(view, at=at) for view in found]
 
 
 @router.post(
@@ -128,6 +136,8 @@ async def decide_report(
     service: ServiceDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ReportOut:
+    """Uphold (the review is removed) or reject. ``legal_ground`` names the law broken, only
+    when upholding a harmful or illegal report; it goes into the statement of reasons."""
     view = await service.decide(moderator.id, report_id, body, idempotency_key=idempotency_key)
     return ReportOut.of(view)
 

@@ -40,7 +40,8 @@ from store import Store
 
 log = logging.getLogger("reviewdesk.web")
 MAX_BODY = 64 * 1024
-_TOKEN_IN_PATH = re.compile(r"/reply/[^/?#]+")
+# Every one-time link page: reply, flag, appeal and notice links carry a token in the path.
+_TOKEN_IN_PATH = re.compile(r"/(reply|flag|appeal|notice)/[^/?#]+")
 SECURITY_HEADERS = {
     # Reply links carry a secret: never let it leak through a Referer header.
     "Referrer-Policy": "no-referrer",
@@ -56,7 +57,7 @@ SECURITY_HEADERS = {
 
 def redact(path: str) -> str:
     """What a log line may say about a path: never a reply token."""
-    return _TOKEN_IN_PATH.sub("/reply/<token>", path)
+    return _TOKEN_IN_PATH.sub(r"/\1/<token>", path)
 
 
 def session_secret(settings: Settings) -> str:

@@ -4,15 +4,25 @@ the moderation queue. Forms post back here; every signed-in form carries a CSRF 
 from __future__ import annotations
 
 import secrets
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from domain.enums import REPORT_REASON, Answer, ContactStatus, Decision, Grounds, RequestedItem
+from domain.enums import (
+    REPORT_REASON,
+    Answer,
+    ContactStatus,
+    Decision,
+    FlagReason,
+    Grounds,
+    Priority,
+    RequestedItem,
+)
 from domain.refusals import Refusal, Refused
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.service import ReplyRequestView
@@ -47,6 +57,7 @@ templates.env.globals["idempotency_key"] = idempotency_key
 # Every page sees the session only while its key is unchanged (`check_session`).
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+E = TypeVar("E", bound=StrEnum)
 LOGIN_CSRF = "rd_login_csrf"
 NOTICES = {
     "contact": "The reviewer has been emailed. You will be told when they answer.",
@@ -361,18 +372,44 @@ async def close_contact(
 # --- moderator ---------------------------------------------------------------------------------
 
 
+def _choice(kind: type[E], value: str, name: str) -> E | None:
+    """A filter from the queue's form: empty means all; anything else must be one of ``kind``."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"{name}: not one of the choices offered") from None
+
+
 @router.get("/moderation", response_class=HTMLResponse)
 async def moderation_queue(
     request: Request,
     service: ServiceDep,
     show: Annotated[str, Query(pattern="^(pending|decided)$")] = "pending",
+    reason: Annotated[str, Query(max_length=40)] = "",
+    priority: Annotated[str, Query(max_length=40)] = "",
     page: PageNumber = 1,
 ) -> Response:
     session = session_of(request)
     if session is None or session.role != "moderator":
         return RedirectResponse("/login", status_code=303)
-    queue = await reads.moderation(service, decided=show == "decided", page=page)
-    return render(request, "moderation.html", queue=queue, notice=_notice(request), at=now())
+    queue = await reads.moderation(
+        service,
+        decided=show == "decided",
+        reason=_choice(FlagReason, reason, "reason"),
+        priority=_choice(Priority, priority, "priority"),
+        page=page,
+    )
+    return render(
+        request,
+        "moderation.html",
+        queue=queue,
+        notice=_notice(request),
+        at=now(),
+        reasons=list(FlagReason),
+        priorities=[Priority.HIGH, Priority.NORMAL],
+    )
 
 
 @router.get("/moderation/reports/{report_id}/decide", response_class=HTMLResponse)
@@ -395,11 +432,12 @@ async def decide(
     csrf: Annotated[str, Form(max_length=100)],
     decision: Annotated[Decision, Form()],
     note: Annotated[str, Form(max_length=5000)] = "",
+    legal_ground: Annotated[str, Form(max_length=1000)] = "",
     idempotency_key: IdempotencyKeyField = None,
 ) -> Response:
     session = _signed_in(request, "moderator", csrf, post=True)
     try:
-        body = DecisionBody(decision=decision, note=note)
+        body = DecisionBody(decision=decision, note=note, legal_ground=legal_ground)
     except ValidationError as err:
         raise ApiError(422, "invalid_input", _first_problem(err)) from None
     await service.decide(session.account_id, report_id, body, idempotency_key=idempotency_key)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from domain.enums import ContactStatus, ReportStatus, ReviewSource, Visibility
+from domain.enums import ContactStatus, FlagReason, Priority, ReportStatus, ReviewSource, Visibility
 from domain.refusals import Refusal, Refused
 from starter.service import ContactView, Notification, ReportView, Reviewdesk
 from starter.web.schemas import HIDDEN_PLACEHOLDER, PublicReview, PublicReviews
 from store import accounts, contacts, directory, history, outbox, reports, reviews
 from store.connection import Connection
 from store.records import AnswerRecord, Contact, DecisionRecord, Report, Review, now
+from store.reports import DecisionAppeal
 
 PAGE = 50
 T = TypeVar("T")
@@ -186,12 +187,16 @@ async def queue(
     service: Reviewdesk,
     status: ReportStatus = ReportStatus.PENDING,
     *,
+    reason: FlagReason | None = None,
+    priority: Priority | None = None,
     limit: int = PAGE,
     offset: int = 0,
 ) -> list[ReportView]:
-    """Reports with the given status, oldest first: the moderation queue and its API."""
+    """Reports with the given status, high priority first, then the oldest: the queue's API."""
     async with service.db.read() as conn:
-        found = await reports.reports_with_status(conn, status, limit=limit, offset=offset)
+        found = await reports.reports_with_status(
+            conn, status, reason=reason, priority=priority, limit=limit, offset=offset
+        )
         return await report_views(conn, found)
 
 
@@ -221,25 +226,44 @@ class ModerationPage:
     authors: dict[str, str] = field(default_factory=dict)
     """Reviewers' display names by reviewer id: never their address."""
     moderators: dict[str, str] = field(default_factory=dict)
+    appeals: dict[str, DecisionAppeal] = field(default_factory=dict)
+    """The appeal against each decision, by report id."""
     paging: Paging = field(default_factory=Paging)
     decided: bool = False
+    reason: FlagReason | None = None
+    priority: Priority | None = None
+    """The filters the page was asked for (None: all)."""
 
 
 async def moderation(
-    service: Reviewdesk, *, decided: bool = False, page: int = 1
+    service: Reviewdesk,
+    *,
+    decided: bool = False,
+    reason: FlagReason | None = None,
+    priority: Priority | None = None,
+    page: int = 1,
 ) -> ModerationPage:
-    """Pending reports oldest first, or decided ones with the latest decision first."""
+    """Pending reports, high priority first then the oldest, or decided ones with the latest
+    decision first; of one reason or priority if asked."""
     offset = Paging(page).offset
     async with service.db.read() as conn:
         if decided:
-            found = await reports.decided_reports(conn, limit=PAGE + 1, offset=offset)
+            found = await reports.decided_reports(
+                conn, reason=reason, priority=priority, limit=PAGE + 1, offset=offset
+            )
         else:
             found = await reports.reports_with_status(
-                conn, ReportStatus.PENDING, limit=PAGE + 1, offset=offset
+                conn,
+                ReportStatus.PENDING,
+                reason=reason,
+                priority=priority,
+                limit=PAGE + 1,
+                offset=offset,
             )
         shown, paging = _paged(found, page)
         result = await _moderation_of(conn, shown)
     result.paging, result.decided = paging, decided
+    result.reason, result.priority = reason, priority
     return result
 
 
@@ -255,12 +279,16 @@ async def report_page(service: Reviewdesk, report_id: str) -> ModerationPage:
 async def _moderation_of(conn: Connection, found: list[Report]) -> ModerationPage:
     views = await report_views(conn, found)
     decisions = [v.decision for v in views if v.decision]
+    appeals = await reports.appeals_of_decisions(conn, [d.id for d in decisions])
+    deciders = [d.moderator_id for d in decisions]
+    deciders += [a.moderator_id for a in appeals.values() if a.moderator_id]
     return ModerationPage(
         reports=views,
         answers=await _answers_of(conn, views),
         businesses=await directory.business_names(conn, [r.business_id for r in found]),
         authors=await reviews.authors_of(conn, [v.review.reviewer_id for v in views]),
-        moderators=await directory.moderator_names(conn, [d.moderator_id for d in decisions]),
+        moderators=await directory.moderator_names(conn, deciders),
+        appeals={d.report_id: appeals[d.id] for d in decisions if d.id in appeals},
     )
 
 
@@ -291,10 +319,12 @@ async def contact_views(conn: Connection, found: list[Contact]) -> list[ContactV
 
 
 async def report_views(conn: Connection, found: list[Report]) -> list[ReportView]:
-    """What ``Reviewdesk.report_view`` shows for each report, read in six queries."""
+    """What ``Reviewdesk.report_view`` shows for each report, read in eight queries."""
     reviewed = await reviews.reviews_by_id(conn, [r.review_id for r in found])
     contacted = await contacts.contacts_by_id(conn, [r.contact_id or "" for r in found])
     decided = await reports.decisions_by_id(conn, [r.decision_id or "" for r in found])
+    flags = await reports.flags_by_id(conn, [r.flag_id or "" for r in found])
+    notices = await reports.notices_of_reports(conn, [r.id for r in found])
     subjects = [s for r in found for s in (r.contact_id, r.id) if s]
     events = await history.history_of(conn, subjects)
     messages = await outbox.messages_about(conn, subjects)
@@ -309,6 +339,8 @@ async def report_views(conn: Connection, found: list[Report]) -> list[ReportView
                 decision=decided.get(r.decision_id) if r.decision_id else None,
                 history=[e for e in events if e.subject_id in mine],
                 notifications=[Notification.of(m) for m in messages if m.subject_id in mine],
+                flag=flags.get(r.flag_id) if r.flag_id else None,
+                notices=notices.get(r.id, []),
             )
         )
     return views

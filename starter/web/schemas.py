@@ -10,13 +10,18 @@ from pydantic import BaseModel
 from domain.enums import (
     ContactStatus,
     Decision,
+    FlagReason,
     Grounds,
+    Priority,
+    ReportSource,
     ReportStatus,
     RequestedItem,
+    ReviewerAction,
+    SubReason,
     Visibility,
 )
 from starter.service import ContactView, Notification, ReportView
-from store.records import Event, Review
+from store.records import Event, Review, now
 
 HIDDEN_PLACEHOLDER = "This review is hidden while a report about it is handled."
 
@@ -55,6 +60,8 @@ class ContactOut(BaseModel):
     report_deadline: datetime | None = None
     reply: ReplyOut | None = None
     report_id: str | None = None
+    decision_id: str | None = None
+    """The moderator's decision on the report, once made: what an appeal names."""
     history: list[HistoryEntry] = []
     notifications: list[Notification] = []
     purged_at: datetime | None = None
@@ -85,6 +92,7 @@ class ContactOut(BaseModel):
             report_deadline=c.report_deadline,
             reply=reply,
             report_id=c.report_id,
+            decision_id=view.report.decision_id if view.report else None,
             history=[HistoryEntry.of(e) for e in view.history],
             notifications=view.notifications,
             purged_at=c.purged_at,
@@ -119,52 +127,100 @@ class ReviewOut(BaseModel):
 class DecisionOut(BaseModel):
     decision: Decision
     note: str
+    legal_ground: str | None = None
     moderator_id: str
     decided_at: datetime
+
+
+class FlagOut(BaseModel):
+    """The flag a report came from, as the moderator reads it."""
+
+    id: str
+    explanation: str | None
+    """What the business wrote; null once removed after the retention period."""
+    opened_at: datetime
+    reviewer_deadline: datetime | None = None
+    reviewer_action: ReviewerAction | None = None
+    reviewer_acted_at: datetime | None = None
+
+
+class NoticeOut(BaseModel):
+    """A notice the report gathered: never who sent it."""
+
+    sub_reason: SubReason
+    explanation: str | None
+    received_at: datetime
 
 
 class ReportOut(BaseModel):
     id: str
     review_id: str
-    contact_id: str
+    contact_id: str | None
+    """The contact it followed, for ``not_genuine``; null for a flag or notices."""
     business_id: str
-    reason: str
-    grounds: Grounds
+    reason: FlagReason
+    sub_reason: SubReason | None = None
+    source: ReportSource
+    priority: Priority
+    grounds: Grounds | None
     status: ReportStatus
     opened_at: datetime
     sla_deadline: datetime
+    overdue: bool
+    """Pending past its deadline (``sla_deadline``), or escalated."""
     escalated_at: datetime | None = None
     decided_at: datetime | None = None
     review: ReviewOut
+    flag: FlagOut | None = None
+    notices: list[NoticeOut] = []
     decision: DecisionOut | None = None
     history: list[HistoryEntry] = []
 
     @classmethod
-    def of(cls, view: ReportView) -> ReportOut:
-        from domain.enums import REPORT_REASON
-
+    def of(cls, view: ReportView, *, at: datetime | None = None) -> ReportOut:
         r = view.report
         decision = None
         if view.decision is not None:
             decision = DecisionOut(
                 decision=view.decision.decision,
                 note=view.decision.note,
+                legal_ground=view.decision.legal_ground,
                 moderator_id=view.decision.moderator_id,
                 decided_at=r.decided_at or view.decision.submitted_at,
             )
+        flag = None
+        if view.flag is not None:
+            f = view.flag
+            flag = FlagOut(
+                id=f.id,
+                explanation=None if f.purged_at else f.explanation,
+                opened_at=f.opened_at,
+                reviewer_deadline=f.reviewer_deadline,
+                reviewer_action=f.reviewer_action,
+                reviewer_acted_at=f.reviewer_acted_at,
+            )
+        overdue = r.status is ReportStatus.PENDING and (
+            r.escalated_at is not None or (at or now()) >= r.sla_deadline
+        )
         return cls(
             id=r.id,
             review_id=r.review_id,
             contact_id=r.contact_id,
             business_id=r.business_id,
-            reason=REPORT_REASON,
+            reason=r.reason,
+            sub_reason=r.sub_reason,
+            source=r.source,
+            priority=r.priority,
             grounds=r.grounds,
             status=r.status,
             opened_at=r.opened_at,
             sla_deadline=r.sla_deadline,
+            overdue=overdue,
             escalated_at=r.escalated_at,
             decided_at=r.decided_at,
             review=ReviewOut.of(view.review),
+            flag=flag,
+            notices=[NoticeOut.model_validate(n.model_dump()) for n in view.notices],
             decision=decision,
             history=[HistoryEntry.of(e) for e in view.history],
         )

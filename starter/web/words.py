@@ -64,7 +64,7 @@ _STATES: tuple[tuple[StrEnum, str], ...] = (
     (FlagStatus.AWAITING_REVIEWER, "Waiting for the reviewer to edit or withdraw"),
     (FlagStatus.AWAITING_BUSINESS, "Your turn: escalate to a moderator or drop the flag"),
     (FlagStatus.ESCALATED, "With the moderators"),
-    (FlagStatus.DROPPED, "Dropped"),
+    (FlagStatus.DROPPED, "Dropped: no moderator will look at it"),
     (FlagStatus.WITHDRAWN, "The reviewer withdrew the review"),
     (ReportSource.CONTACT, "Reported after a contact"),
     (ReportSource.FLAG, "Flagged by the business"),
@@ -112,6 +112,13 @@ TOPICS = {
     "report.escalated": "the overdue report",
     "report.upheld": "the decision (upheld)",
     "report.rejected": "the decision (rejected)",
+    "flag.reviewer_asked": "the flag, and how to edit or withdraw the review",
+    "flag.opened": "your flag",
+    "flag.reviewer_edited": "the reviewer's edit",
+    "flag.reviewer_withdrew": "the reviewer's withdrawal",
+    "flag.awaiting_business": "the reviewer's silence",
+    "flag.escalated": "the flag sent to the moderators",
+    "flag.dropped": "the flag dropped",
 }
 RECIPIENTS = {
     "reviewer": "the reviewer",
