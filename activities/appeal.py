@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
 
 from activities import _notify, _statements
+from activities._steps import ProcessSteps
 from delivery import appeal_texts
 from delivery.links import MARK, Purpose
 from delivery.texts import Text
@@ -33,9 +33,7 @@ from domain.enums import (
     WebhookEvent,
 )
 from domain.refusals import Refusal
-from settings import Settings
 from store import (
-    Store,
     accounts,
     appeals,
     history,
@@ -77,20 +75,8 @@ class _Parties:
         return self.report.source is not ReportSource.NOTICE
 
 
-class AppealActivities:
+class AppealActivities(ProcessSteps):
     """Each step is named ``appeal.<step>``: reports and flags have steps of the same names."""
-
-    def __init__(
-        self,
-        db: Store,
-        settings: Settings,
-        client: Client,
-        hand_over: _notify.HandOver | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.client = client
-        self.hand_over = hand_over
 
     @activity.defn(name="appeal.open")
     async def open(self, inp: OpenAppealInput) -> OpenedAppeal:

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import NamedTuple
 
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import _notify
+from activities._steps import ProcessSteps
 from delivery import texts
-from delivery.links import Links, Purpose
+from delivery.links import Purpose
 from domain import report_workflow_id
 from domain.enums import (
     REVIEWER_CONTACTED_LABEL,
@@ -35,9 +35,8 @@ from domain.messages import (
     ReportWorkflowInput,
 )
 from domain.refusals import Refusal, refusal_error
-from settings import Settings
 from starter import metrics
-from store import Store, accounts, contacts, history, outbox, reports, reviews
+from store import accounts, contacts, history, outbox, reports, reviews
 from store.accounts import hash_secret
 from store.connection import Connection
 from store.records import AnswerRecord, Business, Contact, ContactRequest, Review, Reviewer
@@ -58,20 +57,7 @@ class _Opening(NamedTuple):
     email: texts.Text
 
 
-class ContactActivities:
-    def __init__(
-        self,
-        db: Store,
-        settings: Settings,
-        client: Client,
-        hand_over: _notify.HandOver | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.client = client
-        self.hand_over = hand_over
-        self.links = Links.of(settings)
-
+class ContactActivities(ProcessSteps):
     @activity.defn
     async def open_and_request(self, inp: OpenInput) -> Opened:
         """v3: the whole opening as one step: eligibility, the open contact, the reviewer's email
@@ -360,9 +346,7 @@ def _shared(answer: AnswerRecord | None) -> dict[str, str | None]:
     }
 
 
-async def _parties(
-    conn: Connection, contact_id: str
-) -> tuple[Contact, Review, Business, Reviewer]:
+async def _parties(conn: Connection, contact_id: str) -> tuple[Contact, Review, Business, Reviewer]:
     """The contact and everyone in it; a missing one is a bug, so retrying will not help."""
     contact = await contacts.get_contact(conn, contact_id)
     if contact is None:
@@ -421,9 +405,7 @@ async def _refusal(
     return None
 
 
-async def _refuse(
-    conn: Connection, contact_id: str, refusal: Refusal, at: datetime
-) -> None:
+async def _refuse(conn: Connection, contact_id: str, refusal: Refusal, at: datetime) -> None:
     await contacts.refuse_request(conn, contact_id, refusal.value)
     await history.add_event(
         conn, subject_id=contact_id, type="refused", at=at, detail={"reason": refusal.value}
@@ -480,9 +462,7 @@ async def _record_request(
     await history.add_event(conn, subject_id=contact.id, type="request_sent", at=at)
 
 
-async def _business_and_reviewer(
-    conn: Connection, review: Review
-) -> tuple[Business, Reviewer]:
+async def _business_and_reviewer(conn: Connection, review: Review) -> tuple[Business, Reviewer]:
     business = await accounts.get_business(conn, review.business_id)
     reviewer = await accounts.get_reviewer(conn, review.reviewer_id)
     if business is None or reviewer is None:

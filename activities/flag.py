@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
 
 from activities import _moderation, _notify
+from activities._steps import ProcessSteps
 from delivery import flag_texts
-from delivery.links import Links, Purpose
+from delivery.links import Purpose
 from delivery.texts import Text
 from domain.enums import FlagStatus, ReportSource, ReviewerAction, WebhookEvent
 from domain.flag_messages import (
@@ -26,28 +26,14 @@ from domain.flag_messages import (
     EscalateInput,
     WithdrawInput,
 )
-from settings import Settings
-from store import Store, accounts, flags, history, moderation, reports, reviews
+from store import accounts, flags, history, moderation, reports, reviews
 from store.accounts import hash_secret
 from store.connection import Connection
 from store.records import Business, Flag, Report, Review, Reviewer
 
 
-class FlagActivities:
+class FlagActivities(ProcessSteps):
     """Each step is named ``flag.<step>``: reports have an ``escalate`` of their own."""
-
-    def __init__(
-        self,
-        db: Store,
-        settings: Settings,
-        client: Client,
-        hand_over: _notify.HandOver | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.client = client
-        self.hand_over = hand_over
-        self.links = Links.of(settings)
 
     @activity.defn(name="flag.ask_reviewer")
     async def ask_reviewer(self, inp: AskReviewerInput) -> AskedReviewer:

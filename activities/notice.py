@@ -4,34 +4,20 @@ opens or joins; then that report's workflow, which a moderator decides."""
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import Client
 
 from activities import _notify
 from activities._moderation import start_report_workflow
+from activities._steps import ProcessSteps
 from delivery import notice_texts
-from delivery.links import Links, Purpose
+from delivery.links import Purpose
 from domain.enums import FlagReason, ReportSource, Visibility
 from domain.notice_messages import NoticeReceived, ReceiveNoticeInput, StartReportInput
-from settings import Settings
 from starter.workflow_inputs import report_sla
-from store import Store, accounts, history, moderation, notices, reports, reviews
+from store import accounts, history, moderation, notices, reports, reviews
 from store.accounts import hash_secret
 
 
-class NoticeActivities:
-    def __init__(
-        self,
-        db: Store,
-        settings: Settings,
-        client: Client,
-        hand_over: _notify.HandOver | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.client = client
-        self.hand_over = hand_over
-        self.links = Links.of(settings)
-
+class NoticeActivities(ProcessSteps):
     @activity.defn
     async def receive_notice(self, inp: ReceiveNoticeInput) -> NoticeReceived:
         """Confirms receipt to the notifier and puts the notice before a moderator, in one

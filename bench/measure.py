@@ -150,3 +150,66 @@ async def count_rows(store: Store, sql: str, *params: str) -> int:
     async with store.read() as conn:
         row = await conn.fetch_one(sql, params)
     return int(row[0]) if row else 0
+
+
+def row(label: str, a: object, b: object = "") -> str:
+    """One line of a table: a label, Reviewdesk's figure, the bare engine's."""
+    return f"  {label:<46}{a!s:>12}{b!s:>14}"
+
+
+def throughput_rows(
+    results: dict[str, Any], *, plan: str, unit: str, count_key: str, cpu_key: str
+) -> list[str]:
+    """Throughput beside the bare engine's, CPU per unit by process, and the latency table's
+    heading: what every plan prints the same way. ``unit``: "lifecycle", "case"."""
+    rd, bare = results["reviewdesk"], results["bare"]
+    cpu_rd, cpu_bare = rd[cpu_key], bare[cpu_key]
+    runs = bare.get("runs", [bare])
+    lines = [
+        f"{plan + ' throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
+        row(f"{unit}s", rd[count_key], " + ".join(str(r[count_key]) for r in runs)),
+        row(
+            "seconds, first request to last final state",
+            rd["seconds"],
+            " + ".join(str(r["seconds"]) for r in runs),
+        ),
+        row(f"{unit}s / s", rd["per_second"], bare["per_second"]),
+        row(
+            "  bare engine before / after Reviewdesk",
+            "",
+            " / ".join(str(r["per_second"]) for r in runs),
+        ),
+        row(
+            f"{unit}s / s, until all mail delivered",
+            rd["per_second_until_delivered"],
+            bare["per_second_until_delivered"],
+        ),
+        row("errors", rd["errors"], bare["errors"]),
+        row(
+            "ratio Reviewdesk / bare" + ("" if plan == "lifecycle" else f" ({plan})"),
+            results["ratio_reviewdesk_to_bare"],
+        ),
+        row("ratio by CPU time (bare / Reviewdesk)", results["ratio_by_cpu"]),
+        "",
+        f"{'CPU ms per ' + unit:<48}{'Reviewdesk':>12}{'bare engine':>14}",
+    ]
+    for name in ("server", "worker", "web", "postgres", "driver"):
+        key = f"{name}_ms"
+        if name == "postgres" and key not in cpu_rd:
+            continue
+        bare_key = "bare_worker_ms" if name == "worker" else key
+        label = {
+            "server": "Temporal dev server",
+            "postgres": "PostgreSQL (the store)",
+            "driver": "bench driver",
+        }.get(name, name)
+        lines.append(row(label, cpu_rd.get(key, "-"), cpu_bare.get(bare_key, "-")))
+    concurrency = results["config"]["concurrency"]
+    return [
+        *lines,
+        row("all processes", cpu_rd["total_ms"], cpu_bare["total_ms"]),
+        row("cores busy on average", cpu_rd["cores_busy"], cpu_bare["cores_busy"]),
+        "",
+        f"{'latency, ' + str(concurrency) + ' requests in flight':<30}"
+        f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'bare p99':>10}",
+    ]

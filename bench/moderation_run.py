@@ -26,7 +26,16 @@ from bench import pgcluster
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
 from bench.drivers import Recorder, drained, run_all
-from bench.measure import Phase, http_limits, log, machine, measured, store_used, throughput
+from bench.measure import (
+    Phase,
+    http_limits,
+    log,
+    machine,
+    measured,
+    store_used,
+    throughput,
+    throughput_rows,
+)
 from bench.moderation import BareModeration, Case, ReviewdeskModeration, make_cases, step_names
 from bench.stack import Stack
 from bench.world import World, seed
@@ -227,12 +236,7 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
 def moderation_table(results: dict[str, Any]) -> str:
     rd, bare = results["reviewdesk"], results["bare"]
     cfg, host = results["config"], results["machine"]
-    cpu_rd, cpu_bare = rd["cpu_per_case"], bare["cpu_per_case"]
-    runs = bare.get("runs", [bare])
     shape = results["cases"]
-
-    def row(label: str, a: object, b: object = "") -> str:
-        return f"  {label:<46}{a!s:>12}{b!s:>14}"
 
     lines = [
         f"Reviewdesk bench, moderation plan: {host['cpu_count']} cores, load average at start "
@@ -243,47 +247,9 @@ def moderation_table(results: dict[str, Any]) -> str:
         + ", ".join(f"{shape.get(name, 0)} {name.replace('_', ' ')}" for name, _ in REQUESTS)
         + f"; a silent reviewer's window {cfg['window']:g} s",
         "",
-        f"{'moderation throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
-        row("cases", rd["cases"], " + ".join(str(r["cases"]) for r in runs)),
-        row(
-            "seconds, first request to last final state",
-            rd["seconds"],
-            " + ".join(str(r["seconds"]) for r in runs),
+        *throughput_rows(
+            results, plan="moderation", unit="case", count_key="cases", cpu_key="cpu_per_case"
         ),
-        row("cases / s", rd["per_second"], bare["per_second"]),
-        row(
-            "  bare engine before / after Reviewdesk",
-            "",
-            " / ".join(str(r["per_second"]) for r in runs),
-        ),
-        row(
-            "cases / s, until all mail delivered",
-            rd["per_second_until_delivered"],
-            bare["per_second_until_delivered"],
-        ),
-        row("errors", rd["errors"], bare["errors"]),
-        row("ratio Reviewdesk / bare (moderation)", results["ratio_reviewdesk_to_bare"]),
-        row("ratio by CPU time (bare / Reviewdesk)", results["ratio_by_cpu"]),
-        "",
-        f"{'CPU ms per case':<48}{'Reviewdesk':>12}{'bare engine':>14}",
-    ]
-    for name in ("server", "worker", "web", "postgres", "driver"):
-        key = f"{name}_ms"
-        if name == "postgres" and key not in cpu_rd:
-            continue
-        bare_key = "bare_worker_ms" if name == "worker" else key
-        label = {
-            "server": "Temporal dev server",
-            "postgres": "PostgreSQL (the store)",
-            "driver": "bench driver",
-        }.get(name, name)
-        lines.append(row(label, cpu_rd.get(key, "-"), cpu_bare.get(bare_key, "-")))
-    lines += [
-        row("all processes", cpu_rd["total_ms"], cpu_bare["total_ms"]),
-        row("cores busy on average", cpu_rd["cores_busy"], cpu_bare["cores_busy"]),
-        "",
-        f"{'latency, ' + str(cfg['concurrency']) + ' requests in flight':<30}"
-        f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'bare p99':>10}",
     ]
     for name, label in REQUESTS:
         s = rd["latency"].get(name)

@@ -77,9 +77,7 @@ def find_bin_dir() -> Path | None:
         bin_dir = Path(on_path).resolve().parent
         if (bin_dir / "pg_ctl").exists():
             return bin_dir
-    candidates = [
-        d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").exists()
-    ]
+    candidates = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").exists()]
     return max(candidates, key=_version) if candidates else None
 
 

@@ -70,8 +70,10 @@ from bench.measure import (
     log,
     machine,
     measured,
+    row,
     store_used,
     throughput,
+    throughput_rows,
 )
 from bench.moderation_run import failed as moderation_failed
 from bench.moderation_run import moderation_bench, moderation_table
@@ -488,11 +490,6 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
 def table(results: dict[str, Any]) -> str:
     rd, bare, opened = results["reviewdesk"], results["bare"], results["open_contacts"]
     cfg, machine = results["config"], results["machine"]
-    cpu_rd, cpu_bare = rd["cpu_per_lifecycle"], bare["cpu_per_lifecycle"]
-    runs = bare.get("runs", [bare])
-
-    def row(label: str, a: object, b: object = "") -> str:
-        return f"  {label:<46}{a!s:>12}{b!s:>14}"
 
     lines = [
         f"Reviewdesk bench: {machine['cpu_count']} cores, load average at start "
@@ -500,47 +497,13 @@ def table(results: dict[str, Any]) -> str:
         f"event loop {machine['event_loop']}",
         f"Reviewdesk's store: {results['store']}",
         "",
-        f"{'lifecycle throughput':<48}{'Reviewdesk':>12}{'bare engine':>14}",
-        row("lifecycles", rd["contacts"], " + ".join(str(r["contacts"]) for r in runs)),
-        row(
-            "seconds, first request to last final state",
-            rd["seconds"],
-            " + ".join(str(r["seconds"]) for r in runs),
+        *throughput_rows(
+            results,
+            plan="lifecycle",
+            unit="lifecycle",
+            count_key="contacts",
+            cpu_key="cpu_per_lifecycle",
         ),
-        row("lifecycles / s", rd["per_second"], bare["per_second"]),
-        row(
-            "  bare engine before / after Reviewdesk",
-            "",
-            " / ".join(str(r["per_second"]) for r in runs),
-        ),
-        row(
-            "lifecycles / s, until all mail delivered",
-            rd["per_second_until_delivered"],
-            bare["per_second_until_delivered"],
-        ),
-        row("errors", rd["errors"], bare["errors"]),
-        row("ratio Reviewdesk / bare", results["ratio_reviewdesk_to_bare"]),
-        row("ratio by CPU time (bare / Reviewdesk)", results["ratio_by_cpu"]),
-        "",
-        f"{'CPU ms per lifecycle':<48}{'Reviewdesk':>12}{'bare engine':>14}",
-    ]
-    for name in ("server", "worker", "web", "postgres", "driver"):
-        key = f"{name}_ms"
-        if name == "postgres" and key not in cpu_rd:
-            continue
-        bare_key = "bare_worker_ms" if name == "worker" else key
-        label = {
-            "server": "Temporal dev server",
-            "postgres": "PostgreSQL (the store)",
-            "driver": "bench driver",
-        }.get(name, name)
-        lines.append(row(label, cpu_rd.get(key, "-"), cpu_bare.get(bare_key, "-")))
-    lines += [
-        row("all processes", cpu_rd["total_ms"], cpu_bare["total_ms"]),
-        row("cores busy on average", cpu_rd["cores_busy"], cpu_bare["cores_busy"]),
-        "",
-        f"{'latency, ' + str(cfg['concurrency']) + ' requests in flight':<30}"
-        f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'bare p99':>10}",
     ]
     for name, label in (
         ("contact", "contact request (201)"),

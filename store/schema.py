@@ -4,6 +4,113 @@ Append a migration to change the schema; never edit one that has shipped, since 
 database files have already run it.
 """
 
+# Migration 7's tables for flags, notices, statements and appeals, the same on both stores
+# (store/schema_postgres.py appends them to its own changes of `reports`).
+V7_PROCESSES = """
+    ALTER TABLE reviews ADD COLUMN edited_at TEXT;
+    ALTER TABLE reviews ADD COLUMN withdrawn_at TEXT;
+    ALTER TABLE decisions ADD COLUMN legal_ground TEXT;
+    -- A business's flag (DESIGN rule 8). At most one open per review and reason.
+    CREATE TABLE flags (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        reason TEXT NOT NULL,
+        sub_reason TEXT,
+        explanation TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        reviewer_deadline TEXT,
+        business_deadline TEXT,
+        reviewer_action TEXT,
+        reviewer_acted_at TEXT,
+        token_hash TEXT UNIQUE,
+        report_id TEXT,
+        ended_at TEXT,
+        idempotency_key TEXT,
+        purged_at TEXT,
+        UNIQUE (business_id, idempotency_key)
+    );
+    CREATE INDEX flags_by_business ON flags (business_id, opened_at);
+    CREATE INDEX flags_by_review ON flags (review_id, reason);
+    CREATE UNIQUE INDEX flags_open_per_reason ON flags (review_id, reason)
+        WHERE status IN ('awaiting_reviewer', 'awaiting_business');
+    -- What the reviewer submitted through a flag's link; the flag's workflow applies one.
+    CREATE TABLE review_edits (
+        id TEXT PRIMARY KEY,
+        flag_id TEXT NOT NULL REFERENCES flags(id),
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        action TEXT NOT NULL,
+        title TEXT,
+        text TEXT,
+        submitted_at TEXT NOT NULL,
+        purged_at TEXT
+    );
+    CREATE INDEX review_edits_by_flag ON review_edits (flag_id);
+    -- A notice from anyone (DESIGN rule 9); it joins the review's open report for its reason.
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        sub_reason TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        good_faith INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        report_id TEXT,
+        token_hash TEXT UNIQUE,
+        idempotency_key TEXT UNIQUE,
+        purged_at TEXT
+    );
+    CREATE INDEX notices_by_report ON notices (report_id);
+    CREATE INDEX notices_by_review ON notices (review_id, received_at);
+    -- A statement of reasons (DESIGN rule 10): its id is the DSA `puid`; `body` is the record
+    -- in the Transparency Database's shape, which holds no personal data.
+    CREATE TABLE statements (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        report_id TEXT NOT NULL REFERENCES reports(id),
+        decision_id TEXT,
+        appeal_id TEXT,
+        restriction TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        appeal_until TEXT,
+        token_hash TEXT UNIQUE,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX statements_by_time ON statements (created_at, id);
+    CREATE INDEX statements_by_report ON statements (report_id);
+    -- One appeal per decision (DESIGN rule 11), decided by another moderator.
+    CREATE TABLE appeals (
+        id TEXT PRIMARY KEY,
+        decision_id TEXT NOT NULL UNIQUE REFERENCES decisions(id),
+        report_id TEXT NOT NULL REFERENCES reports(id),
+        review_id TEXT NOT NULL REFERENCES reviews(id),
+        appellant TEXT NOT NULL,
+        appellant_id TEXT NOT NULL,
+        statement TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        sla_deadline TEXT NOT NULL,
+        escalated_at TEXT,
+        decided_at TEXT,
+        moderator_id TEXT REFERENCES moderators(id),
+        decision TEXT,
+        note TEXT,
+        idempotency_key TEXT,
+        -- The moderator's Idempotency-Key for the decision: a retry resends the first update.
+        decision_key TEXT,
+        purged_at TEXT
+    );
+    CREATE INDEX appeals_by_status ON appeals (status, opened_at);
+    CREATE INDEX appeals_by_report ON appeals (report_id);
+    CREATE INDEX reports_by_review ON reports (review_id);
+    CREATE UNIQUE INDEX reports_after_contact ON reports (review_id) WHERE source = 'contact';
+    CREATE UNIQUE INDEX reports_pending_per_reason ON reports (review_id, reason)
+        WHERE status = 'pending' AND source <> 'contact';
+    CREATE INDEX reports_queue ON reports (status, priority, opened_at);
+    """
+
 MIGRATIONS: list[str] = [
     # 1: the Find Reviewer process.
     """
@@ -299,107 +406,6 @@ MIGRATIONS: list[str] = [
     DROP TABLE reports_v6;
     CREATE INDEX reports_by_status ON reports (status, opened_at);
 
-    ALTER TABLE reviews ADD COLUMN edited_at TEXT;
-    ALTER TABLE reviews ADD COLUMN withdrawn_at TEXT;
-    ALTER TABLE decisions ADD COLUMN legal_ground TEXT;
-    -- A business's flag (DESIGN rule 8). At most one open per review and reason.
-    CREATE TABLE flags (
-        id TEXT PRIMARY KEY,
-        review_id TEXT NOT NULL REFERENCES reviews(id),
-        business_id TEXT NOT NULL REFERENCES businesses(id),
-        reason TEXT NOT NULL,
-        sub_reason TEXT,
-        explanation TEXT NOT NULL,
-        status TEXT NOT NULL,
-        opened_at TEXT NOT NULL,
-        reviewer_deadline TEXT,
-        business_deadline TEXT,
-        reviewer_action TEXT,
-        reviewer_acted_at TEXT,
-        token_hash TEXT UNIQUE,
-        report_id TEXT,
-        ended_at TEXT,
-        idempotency_key TEXT,
-        purged_at TEXT,
-        UNIQUE (business_id, idempotency_key)
-    );
-    CREATE INDEX flags_by_business ON flags (business_id, opened_at);
-    CREATE INDEX flags_by_review ON flags (review_id, reason);
-    CREATE UNIQUE INDEX flags_open_per_reason ON flags (review_id, reason)
-        WHERE status IN ('awaiting_reviewer', 'awaiting_business');
-    -- What the reviewer submitted through a flag's link; the flag's workflow applies one.
-    CREATE TABLE review_edits (
-        id TEXT PRIMARY KEY,
-        flag_id TEXT NOT NULL REFERENCES flags(id),
-        review_id TEXT NOT NULL REFERENCES reviews(id),
-        action TEXT NOT NULL,
-        title TEXT,
-        text TEXT,
-        submitted_at TEXT NOT NULL,
-        purged_at TEXT
-    );
-    CREATE INDEX review_edits_by_flag ON review_edits (flag_id);
-    -- A notice from anyone (DESIGN rule 9); it joins the review's open report for its reason.
-    CREATE TABLE notices (
-        id TEXT PRIMARY KEY,
-        review_id TEXT NOT NULL REFERENCES reviews(id),
-        sub_reason TEXT NOT NULL,
-        explanation TEXT NOT NULL,
-        name TEXT NOT NULL,
-        email TEXT NOT NULL,
-        good_faith INTEGER NOT NULL,
-        received_at TEXT NOT NULL,
-        report_id TEXT,
-        token_hash TEXT UNIQUE,
-        idempotency_key TEXT UNIQUE,
-        purged_at TEXT
-    );
-    CREATE INDEX notices_by_report ON notices (report_id);
-    CREATE INDEX notices_by_review ON notices (review_id, received_at);
-    -- A statement of reasons (DESIGN rule 10): its id is the DSA `puid`; `body` is the record
-    -- in the Transparency Database's shape, which holds no personal data.
-    CREATE TABLE statements (
-        id TEXT PRIMARY KEY,
-        review_id TEXT NOT NULL REFERENCES reviews(id),
-        report_id TEXT NOT NULL REFERENCES reports(id),
-        decision_id TEXT,
-        appeal_id TEXT,
-        restriction TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        appeal_until TEXT,
-        token_hash TEXT UNIQUE,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX statements_by_time ON statements (created_at, id);
-    CREATE INDEX statements_by_report ON statements (report_id);
-    -- One appeal per decision (DESIGN rule 11), decided by another moderator.
-    CREATE TABLE appeals (
-        id TEXT PRIMARY KEY,
-        decision_id TEXT NOT NULL UNIQUE REFERENCES decisions(id),
-        report_id TEXT NOT NULL REFERENCES reports(id),
-        review_id TEXT NOT NULL REFERENCES reviews(id),
-        appellant TEXT NOT NULL,
-        appellant_id TEXT NOT NULL,
-        statement TEXT NOT NULL,
-        status TEXT NOT NULL,
-        opened_at TEXT NOT NULL,
-        sla_deadline TEXT NOT NULL,
-        escalated_at TEXT,
-        decided_at TEXT,
-        moderator_id TEXT REFERENCES moderators(id),
-        decision TEXT,
-        note TEXT,
-        idempotency_key TEXT,
-        -- The moderator's Idempotency-Key for the decision: a retry resends the first update.
-        decision_key TEXT,
-        purged_at TEXT
-    );
-    CREATE INDEX appeals_by_status ON appeals (status, opened_at);
-    CREATE INDEX appeals_by_report ON appeals (report_id);
-    CREATE INDEX reports_by_review ON reports (review_id);
-    CREATE UNIQUE INDEX reports_after_contact ON reports (review_id) WHERE source = 'contact';
-    CREATE UNIQUE INDEX reports_pending_per_reason ON reports (review_id, reason)
-        WHERE status = 'pending' AND source <> 'contact';
-    CREATE INDEX reports_queue ON reports (status, priority, opened_at);
-    """,
+    """
+    + V7_PROCESSES,
 ]

@@ -32,10 +32,12 @@ from domain.enums import (
     Decision,
     Grounds,
     ReportStatus,
+    Restriction,
     Visibility,
 )
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
-from store import contacts, history, outbox, reports, reviews
+from store import contacts, history, outbox, reports, reviews, statements
+from store.connection import Connection
 from tests import consistency
 from tests.survive import (
     Case,
@@ -85,10 +87,19 @@ def windows(plan: str) -> dict[str, timedelta]:
     }
 
 
+async def removal_statement(conn: Connection, report_id: str | None) -> str | None:
+    """The statement of reasons of a report's removal: the reviewer's email is filed under it."""
+    found = await statements.statements_of_report(conn, report_id) if report_id else []
+    return next((s.id for s in found if s.restriction is Restriction.REMOVED), None)
+
+
 def expected_final(
-    case: Case, webhooks: dict[str, str]
+    case: Case, webhooks: dict[str, str], removal: str | None = None
 ) -> tuple[dict[str, object], set[str]]:
-    """What the contact, its report and review end as, and every message they must have sent."""
+    """What the contact, its report and review end as, and every message they must have sent.
+
+    ``removal``: the statement of reasons an upheld report made, under which the reviewer's
+    email is filed."""
     answer, after, decision = PLANS[case.plan]
     c, r = case.contact_id, case.report_id
     hook = webhooks.get(case.business_id)
@@ -104,7 +115,8 @@ def expected_final(
         decided = "upheld" if decision == "uphold" else "rejected"
         events += ["reported", "opened", decided]
         keys |= {f"{r}:report.opened:business", f"{r}:report.opened:reviewer"}
-        keys |= {f"{r}:report.{decided}:business", f"{r}:report.{decided}:reviewer"}
+        to_reviewer = removal if decided == "upheld" and removal else r
+        keys |= {f"{r}:report.{decided}:business", f"{to_reviewer}:report.{decided}:reviewer"}
         if hook:
             keys |= {f"{r}:report.opened:webhook:{hook}", f"{r}:report.{decided}:webhook:{hook}"}
         if "escalated" in case.plan:
@@ -294,7 +306,8 @@ async def test_worker_killed_mid_sending_and_mid_decisions_loses_nothing_and_dup
     right, wrong, want = 0, [], set()
     async with stack.db.read() as conn:
         for case in cases:
-            state, keys = expected_final(case, seeded.webhooks)
+            removal = await removal_statement(conn, case.report_id)
+            state, keys = expected_final(case, seeded.webhooks, removal)
             want |= keys
             contact = await contacts.get_contact(conn, case.contact_id)
             report = await reports.get_report(conn, case.report_id) if case.report_id else None

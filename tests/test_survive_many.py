@@ -48,7 +48,7 @@ from tests.survive import (
     gather_limited,
     histories_holding,
 )
-from tests.test_survive_crash import PLANS, expected_final
+from tests.test_survive_crash import PLANS, expected_final, removal_statement
 
 pytestmark = [pytest.mark.devserver, pytest.mark.survive, pytest.mark.timeout(240)]
 
@@ -448,7 +448,8 @@ async def test_two_workers_two_web_apps_one_killed_lose_nothing_and_duplicate_no
     right, wrong, want = 0, [], set()
     async with many.db.read() as conn:
         for case in cases:
-            state, keys = expected_final(case, world.webhooks)
+            removal = await removal_statement(conn, case.report_id)
+            state, keys = expected_final(case, world.webhooks, removal)
             want |= keys
             contact = await contacts.get_contact(conn, case.contact_id)
             report = await reports.get_report(conn, case.report_id) if case.report_id else None
