@@ -168,6 +168,9 @@ def _seconds_until(moment: datetime) -> float:
 class ReviewdeskDriver:
     """A business, its reviewers and a moderator, each doing what the product lets them do."""
 
+    # The requests that start a new case: they wait behind those that carry one further.
+    OPENING: frozenset[str] = frozenset({"contact"})
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -192,7 +195,7 @@ class ReviewdeskDriver:
         self, name: str | None, method: str, url: str, key: str | None = None, **kw: Any
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with self.slots.hold(NEW if name == "contact" else NEXT):
+        async with self.slots.hold(NEW if name in self.OPENING else NEXT):
             started = time.perf_counter()
             response = await self.http.request(method, url, headers=headers, **kw)
             if name is not None:
@@ -310,6 +313,8 @@ class ReviewdeskDriver:
 class BareDriver:
     """The same plans against the bare engine, through a plain Temporal client."""
 
+    OPENING: frozenset[str] = ReviewdeskDriver.OPENING
+
     def __init__(
         self,
         client: Client,
@@ -328,7 +333,7 @@ class BareDriver:
         self.rec = recorder
 
     async def _timed(self, name: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
-        async with self.slots.hold(NEW if name == "contact" else NEXT):
+        async with self.slots.hold(NEW if name in self.OPENING else NEXT):
             started = time.perf_counter()
             result = await call()
             if name is not None:

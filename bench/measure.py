@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
-import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,10 +21,6 @@ from bench.stack import CpuMeter, Profiler, Stack
 from starter.client import connect
 from starter.loop import loop_factory
 from store import Store
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _loop_name() -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,8 +49,8 @@ from bench.bare_workflows.appeal import BareAppealWorkflow
 from bench.bare_workflows.flag import BareFlagWorkflow
 from bench.bare_workflows.notice import BareNoticeWorkflow
 from bench.bare_workflows.report import BareReportWorkflow
-from bench.drivers import NEW, NEXT, POLL, Recorder, Slots
-from delivery.links import Links, Purpose, secret_key
+from bench.drivers import POLL, BareDriver, Recorder, ReviewdeskDriver
+from delivery.links import Purpose
 from settings import Settings
 from store import Store, outbox
 
@@ -110,9 +109,12 @@ def step_names(cases: list[Case]) -> dict[str, int]:
     return counts
 
 
-class ReviewdeskModeration:
+class ReviewdeskModeration(ReviewdeskDriver):
     """Businesses, reviewers, a notifier and two moderators, each doing what the product lets
-    them do, through the HTTP API and the one-time link pages."""
+    them do, through the HTTP API and the one-time link pages (the lifecycle driver's requests,
+    slots and timings)."""
+
+    OPENING = frozenset({"flag", "notice"})
 
     def __init__(
         self,
@@ -126,35 +128,16 @@ class ReviewdeskModeration:
         concurrency: int,
         recorder: Recorder,
     ) -> None:
-        self.http = http
-        self.store = store
-        # The worker puts each link into its email from the key it keeps in the data folder.
-        self.links = Links(secret_key(settings), "")
-        self.business_keys = business_keys
-        self.moderator_key = moderator_key
-        self.second_moderator_key = second_moderator_key
-        self.slots = Slots(concurrency)
-        self.rec = recorder
-
-    async def _request(
-        self, name: str | None, method: str, url: str, key: str | None = None, **kw: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with self.slots.hold(NEW if name in ("flag", "notice") else NEXT):
-            started = time.perf_counter()
-            response = await self.http.request(method, url, headers=headers, **kw)
-            if name is not None:
-                self.rec.add(name, time.perf_counter() - started)
-        return response
-
-    @staticmethod
-    def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
-        if response.status_code != status:
-            raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
-        body: dict[str, Any] = (
-            response.json() if "json" in response.headers.get("content-type", "") else {}
+        super().__init__(
+            http,
+            store,
+            settings=settings,
+            business_keys=business_keys,
+            moderator_key=moderator_key,
+            concurrency=concurrency,
+            recorder=recorder,
         )
-        return body
+        self.second_moderator_key = second_moderator_key
 
     async def case(self, review_id: str, business_id: str, case: Case) -> None:
         key = self.business_keys[business_id]
@@ -217,13 +200,15 @@ class ReviewdeskModeration:
             deadline = datetime.fromisoformat(flag["reviewer_deadline"])
             await asyncio.sleep(max(0.0, _seconds_until(deadline)) + POLL)
         while True:
+            started = time.perf_counter()
             response = await self._request(
-                "escalate", "POST", f"/api/v1/flags/{flag['id']}/escalate", key
+                None, "POST", f"/api/v1/flags/{flag['id']}/escalate", key
             )
             # Past the reviewer's deadline, the workflow takes in its timer a moment later: an
             # escalation in that moment is refused as "reviewer_step_open", and a client tries
-            # again.
+            # again. Only the escalation that went through is timed, once per case.
             if response.status_code != 409 or "reviewer_step_open" not in response.text:
+                self.rec.add("escalate", time.perf_counter() - started)
                 break
             self.rec.count("escalate retried after reviewer_step_open")
             await asyncio.sleep(POLL)
@@ -331,8 +316,10 @@ class ReviewdeskModeration:
         return str(row[0])
 
 
-class BareModeration:
+class BareModeration(BareDriver):
     """The same cases against the bare engine, through a plain Temporal client."""
+
+    OPENING = ReviewdeskModeration.OPENING
 
     def __init__(
         self,
@@ -344,20 +331,15 @@ class BareModeration:
         concurrency: int,
         recorder: Recorder,
     ) -> None:
-        self.client = client
-        self.task_queue = task_queue
-        self.run_id = run_id
+        super().__init__(
+            client,
+            task_queue,
+            run_id=run_id,
+            reply_window=reviewer_window,
+            concurrency=concurrency,
+            recorder=recorder,
+        )
         self.reviewer_window = reviewer_window
-        self.slots = Slots(concurrency)
-        self.rec = recorder
-
-    async def _timed(self, name: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
-        async with self.slots.hold(NEW if name in ("flag", "notice") else NEXT):
-            started = time.perf_counter()
-            result = await call()
-            if name is not None:
-                self.rec.add(name, time.perf_counter() - started)
-        return result
 
     async def case(self, i: int, case: Case) -> None:
         instance = f"{self.run_id}-{i}"

@@ -11,10 +11,7 @@ each kind of request, the CPU time each process spent per case, and the ratio Re
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import shutil
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -22,14 +19,12 @@ from typing import Any
 
 import httpx
 
-from bench import pgcluster
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
 from bench.drivers import Recorder, drained, run_all
 from bench.measure import (
     Phase,
     http_limits,
-    log,
     machine,
     measured,
     store_used,
@@ -37,7 +32,7 @@ from bench.measure import (
     throughput_rows,
 )
 from bench.moderation import BareModeration, Case, ReviewdeskModeration, make_cases, step_names
-from bench.stack import Stack
+from bench.stack import Stack, bench_stack, log
 from bench.world import World, seed
 from starter.client import connect
 from store import Store, open_store
@@ -157,9 +152,6 @@ def _windows(args: argparse.Namespace) -> dict[str, str]:
 
 async def moderation_bench(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
-    temporary = args.data_dir is None
-    data_dir = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-")) if temporary else args.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
     cases = make_cases(args.cases, args.appeal_share)
     results: dict[str, Any] = {
         "plan": "moderation",
@@ -167,15 +159,8 @@ async def moderation_bench(args: argparse.Namespace) -> dict[str, Any]:
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "cases": step_names(cases),
     }
-    cluster: pgcluster.PgCluster | None = None
-    stack = Stack(data_dir)
-    try:
-        if args.store == "postgres":
-            log("starting a throwaway PostgreSQL cluster for the store")
-            cluster = await asyncio.to_thread(pgcluster.start_cluster, durable=True)
-            database_url = await asyncio.to_thread(cluster.create_database, "reviewdesk")
-            stack = Stack(data_dir, database_url=database_url, postgres_pid=cluster.pid)
-        log(f"starting the dev server and worker (data in {data_dir})")
+    async with bench_stack(args.data_dir, args.store) as stack:
+        log(f"starting the dev server and worker (data in {stack.data_dir})")
         await stack.start_server()
         async with open_store(stack.settings()) as store:
             results["store"] = await store_used(store)
@@ -199,12 +184,6 @@ async def moderation_bench(args: argparse.Namespace) -> dict[str, Any]:
             await stack.stop("web")
             after = await bare("mod-after", False)
             results["bare"] = throughput([before, after], unit="cases", per="case")
-    finally:
-        await stack.close()
-        if cluster is not None:
-            await asyncio.to_thread(cluster.stop)
-        if temporary:
-            shutil.rmtree(data_dir, ignore_errors=True)
     rd, bare_ = results["reviewdesk"], results["bare"]
     results["ratio_reviewdesk_to_bare"] = _ratio(rd["per_second"], bare_["per_second"])
     results["ratio_until_delivered"] = _ratio(

@@ -32,9 +32,7 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -46,7 +44,6 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench import pgcluster
 from bench.anatomy import opening_parts
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
@@ -67,7 +64,6 @@ from bench.measure import (
     count_rows,
     cpu_per,
     http_limits,
-    log,
     machine,
     measured,
     row,
@@ -77,7 +73,7 @@ from bench.measure import (
 )
 from bench.moderation_run import failed as moderation_failed
 from bench.moderation_run import moderation_bench, moderation_table
-from bench.stack import CpuMeter, Profiler, Stack, file_mb, rss_mb
+from bench.stack import CpuMeter, Profiler, Stack, bench_stack, file_mb, log, rss_mb
 from bench.world import World, seed
 from domain import contact_workflow_id
 from starter.client import connect
@@ -595,23 +591,13 @@ def table(results: dict[str, Any]) -> str:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     deadline = started + args.budget - RESERVE if args.budget > 0 else None
-    temporary = args.data_dir is None
-    data_dir = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-")) if temporary else args.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "machine": machine(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     }
     plans = make_plans(args.contacts, args.report_share, args.decide_share)
-    cluster: pgcluster.PgCluster | None = None
-    stack = Stack(data_dir)
-    try:
-        if args.store == "postgres":
-            log("starting a throwaway PostgreSQL cluster for the store")
-            cluster = await asyncio.to_thread(pgcluster.start_cluster, durable=True)
-            database_url = await asyncio.to_thread(cluster.create_database, "reviewdesk")
-            stack = Stack(data_dir, database_url=database_url, postgres_pid=cluster.pid)
-        log(f"starting the dev server, worker and web app (data in {data_dir})")
+    async with bench_stack(args.data_dir, args.store) as stack:
+        log(f"starting the dev server, worker and web app (data in {stack.data_dir})")
         await stack.start_server()
         async with open_store(stack.settings()) as store:
             results["store"] = await store_used(store)
@@ -656,12 +642,6 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             results["open_contacts"] = await open_contacts(
                 stack, args, world, store, worker.pid, deadline
             )
-    finally:
-        await stack.close()
-        if cluster is not None:
-            await asyncio.to_thread(cluster.stop)
-        if temporary:
-            shutil.rmtree(data_dir, ignore_errors=True)
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = _targets(results)
     results["took_seconds"] = round(time.perf_counter() - started, 1)

@@ -14,13 +14,17 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from bench import pgcluster
 from settings import Settings
 from starter.devserver import DevServer
 
@@ -333,3 +337,32 @@ def top_functions(collapsed: Path, count: int = 40) -> str:
     lines += ["", "self:"]
     lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in own.most_common(count // 2)]
     return "\n".join(lines) + "\n"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@asynccontextmanager
+async def bench_stack(data_dir: Path | None, store: str) -> AsyncIterator[Stack]:
+    """A benchmark's stack, stopped after: its data in ``data_dir`` (a temporary folder, removed
+    after, when none is given), its store on a throwaway PostgreSQL cluster when ``store`` is
+    "postgres"."""
+    temporary = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-")) if data_dir is None else data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    cluster: pgcluster.PgCluster | None = None
+    stack = Stack(folder)
+    try:
+        if store == "postgres":
+            log("starting a throwaway PostgreSQL cluster for the store")
+            cluster = await asyncio.to_thread(pgcluster.start_cluster, durable=True)
+            database_url = await asyncio.to_thread(cluster.create_database, "reviewdesk")
+            stack = Stack(folder, database_url=database_url, postgres_pid=cluster.pid)
+        yield stack
+    finally:
+        await stack.close()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)
