@@ -75,6 +75,36 @@ class Settings(BaseSettings):
     flag_business_window: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
     appeal_window: Duration = Field(default=timedelta(days=182), gt=timedelta(0))
     appeal_sla: Duration = Field(default=timedelta(days=5), gt=timedelta(0))
+    # The misuse guard (DESIGN rules 1 and 12). Caps count a business's new contacts and flags
+    # over the last 24 hours; a review's author may be contacted again `contact_cooldown` after
+    # the last contact closed.
+    contact_cooldown: Duration = Field(default=timedelta(days=30), ge=timedelta(0))
+    daily_contact_cap: int = Field(default=100, gt=0)
+    daily_flag_cap: int = Field(default=20, gt=0)
+    # Findings, over `misuse_window` and since the subject's last step: at least
+    # `misuse_min_decided_flags` decided flags with `misuse_rejected_share` or more rejected; or
+    # at least `misuse_min_flags` flags with `misuse_negative_share` or more on 1-2 star reviews;
+    # a notifier's at least `notifier_min_decided` decided notices with
+    # `notifier_unfounded_share` or more rejected.
+    misuse_window: Duration = Field(default=timedelta(days=90), gt=timedelta(0))
+    misuse_min_decided_flags: int = Field(default=10, gt=0)
+    misuse_rejected_share: float = Field(default=0.5, gt=0, le=1)
+    misuse_min_flags: int = Field(default=20, gt=0)
+    misuse_negative_share: float = Field(default=0.9, gt=0, le=1)
+    notifier_min_decided: int = Field(default=5, gt=0)
+    notifier_unfounded_share: float = Field(default=0.8, gt=0, le=1)
+    # How long each step of the ladder lasts, and how long an ended step still counts towards
+    # the next one (a lifted step never does).
+    warning_period: Duration = Field(default=timedelta(days=90), gt=timedelta(0))
+    restriction_period: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
+    consumer_warning_period: Duration = Field(default=timedelta(days=90), gt=timedelta(0))
+    suspension_period: Duration = Field(default=timedelta(days=30), gt=timedelta(0))
+    ladder_memory: Duration = Field(default=timedelta(days=365), gt=timedelta(0))
+    # Request limits, in the `limits` library's notation ("600/minute", "10 per second"): every
+    # API key, and the anonymous notice form per client address.
+    api_rate_limit: str = "600/minute"
+    notice_rate_limit: str = "20/minute"
+
     # What people wrote (answers, a business's message, the bodies and addresses of sent
     # emails) is purged this long after its case ended, keeping events and decisions (DESIGN,
     # "Security and privacy"). 190 days: a decision may be appealed for six months, an appeal
@@ -117,9 +147,7 @@ class Settings(BaseSettings):
     # The first attempt, made inside the step that records a message, is cut short after this:
     # a mail server or endpoint that accepts and then stalls holds the step (a contact request's
     # 201) no longer. The message's delivery workflow then retries it with the full timeout.
-    delivery_first_attempt_timeout: Duration = Field(
-        default=timedelta(seconds=3), gt=timedelta(0)
-    )
+    delivery_first_attempt_timeout: Duration = Field(default=timedelta(seconds=3), gt=timedelta(0))
 
     # How long the web app and the CLI wait for Temporal on one call before answering 503
     # ("try again"): with the worker down an update would otherwise wait for ever.
@@ -180,6 +208,17 @@ class Settings(BaseSettings):
         if self.retention <= self.appeal_window + self.appeal_sla:
             raise ValueError("retention must be longer than appeal_window + appeal_sla")
         return self
+
+    @field_validator("api_rate_limit", "notice_rate_limit")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError('a limit reads like "600/minute" or "20 per minute"') from None
+        return value
 
     @model_validator(mode="after")
     def _client_certificate_with_its_key(self) -> Settings:

@@ -23,6 +23,7 @@ from activities.delivery import DeliveryActivities
 from activities.flag import FlagActivities
 from activities.notice import NoticeActivities
 from activities.report import ReportActivities
+from activities.standing import StandingActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
 from settings import Settings, get_settings
@@ -35,6 +36,7 @@ from workflows.delivery import MessageDeliveryWorkflow
 from workflows.flag import FlagWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.report import ReviewReportWorkflow
+from workflows.standing import StandingWorkflow
 
 WORKFLOWS = [
     ReviewerContactWorkflow,
@@ -43,6 +45,7 @@ WORKFLOWS = [
     FlagWorkflow,
     NoticeWorkflow,
     AppealWorkflow,
+    StandingWorkflow,
 ]
 
 
@@ -95,6 +98,7 @@ def default_activities(
         FlagActivities(db, settings, client, delivery.hand_over),
         NoticeActivities(db, settings, client, delivery.hand_over),
         AppealActivities(db, settings, client, delivery.hand_over),
+        StandingActivities(db, settings, client, delivery.hand_over),
     )
 
 

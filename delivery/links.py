@@ -57,6 +57,13 @@ class Links:
         digest = hmac.new(self.key, f"{purpose.value}:{subject_id}".encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
+    def notifier_key(self, email: str) -> str:
+        """Who a notifier is to the misuse guard (DESIGN rule 12): a keyed hash of their address,
+        the same for every notice they send, and no address in a workflow id or at rest after
+        their notices are purged."""
+        address = email.strip().lower()
+        return hmac.new(self.key, f"notifier:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def url(self, purpose: Purpose, subject_id: str) -> str:
         return f"{self.base_url}{_PATHS[purpose]}{self.token(purpose, subject_id)}"
 

@@ -37,6 +37,12 @@ def appeal_workflow_id(decision_id: str) -> str:
     return f"appeal-{decision_id}"
 
 
+def standing_workflow_id(subject_kind: str, subject_id: str) -> str:
+    """A business's or a notifier's standing (DESIGN rule 12): one long-lived workflow each. A
+    notifier is named by ``Links.notifier_key``, a keyed hash: never their address."""
+    return f"standing-{subject_kind}-{subject_id}"
+
+
 def message_workflow_id(key: str) -> str:
     """Outbox keys are made of ids and event names only, so they may name a workflow."""
     return f"message-{key}"

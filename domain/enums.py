@@ -181,6 +181,38 @@ class WebhookEvent(StrEnum):
     APPEAL_OPENED = "appeal.opened"
     APPEAL_GRANTED = "appeal.granted"
     APPEAL_DENIED = "appeal.denied"
+    STANDING_STEP_TAKEN = "standing.step_taken"
+    STANDING_STEP_ENDED = "standing.step_ended"
+
+
+class StandingSubject(StrEnum):
+    """Who the misuse guard (DESIGN rule 12) watches: a business's flags, a notifier's notices."""
+
+    BUSINESS = "business"
+    NOTIFIER = "notifier"
+
+
+class StandingStepKind(StrEnum):
+    """The ladder's steps. A business: warning, restriction, consumer warning; a notifier:
+    warning, suspension."""
+
+    WARNING = "warning"
+    RESTRICTION = "restriction"
+    CONSUMER_WARNING = "consumer_warning"
+    SUSPENSION = "suspension"
+
+
+class Finding(StrEnum):
+    """What a step was taken for (DESIGN rule 12)."""
+
+    REJECTED_FLAGS = "rejected_flags"  # half or more of its decided flags rejected
+    NEGATIVE_ONLY = "negative_only"  # flags almost only on 1-2 star reviews
+    UNFOUNDED_NOTICES = "unfounded_notices"  # a notifier's notices mostly rejected
+
+
+class StepEnd(StrEnum):
+    EXPIRED = "expired"
+    LIFTED = "lifted"
 
 
 REVIEWER_CONTACTED_LABEL = "Reviewer contacted"

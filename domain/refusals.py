@@ -51,6 +51,13 @@ class Refusal(StrEnum):
     APPEAL_DECIDED = "appeal_decided"
     LEGAL_GROUND_NOT_APPLICABLE = "legal_ground_not_applicable"
     CONTACT_FIRST = "contact_first"
+    DAILY_CAP = "daily_cap"
+    CONTACT_COOLDOWN = "contact_cooldown"
+    BUSINESS_RESTRICTED = "business_restricted"
+    NOTIFIER_SUSPENDED = "notifier_suspended"
+    RATE_LIMITED = "rate_limited"
+    STANDING_STEP_NOT_FOUND = "standing_step_not_found"
+    NOTHING_TO_LIFT = "nothing_to_lift"
 
     @property
     def http_status(self) -> int:
@@ -101,6 +108,13 @@ _HTTP_STATUS = {
     Refusal.APPEAL_DECIDED: 409,
     Refusal.LEGAL_GROUND_NOT_APPLICABLE: 422,
     Refusal.CONTACT_FIRST: 422,
+    Refusal.DAILY_CAP: 429,
+    Refusal.CONTACT_COOLDOWN: 409,
+    Refusal.BUSINESS_RESTRICTED: 403,
+    Refusal.NOTIFIER_SUSPENDED: 403,
+    Refusal.RATE_LIMITED: 429,
+    Refusal.STANDING_STEP_NOT_FOUND: 404,
+    Refusal.NOTHING_TO_LIFT: 409,
 }
 
 _MESSAGES = {
@@ -170,16 +184,38 @@ _MESSAGES = {
     Refusal.CONTACT_FIRST: (
         "Ask to contact the reviewer first; a review is reported as not genuine from its contact."
     ),
+    Refusal.DAILY_CAP: (
+        "This business has reached its limit of new requests of this kind for the last 24 "
+        "hours; try again after Retry-After seconds."
+    ),
+    Refusal.CONTACT_COOLDOWN: (
+        "This review's author was contacted recently; a new contact is possible once the "
+        "cooldown after the last one (30 days by default) has passed."
+    ),
+    Refusal.BUSINESS_RESTRICTED: (
+        "This business is restricted after repeated misuse of reports: it cannot contact "
+        "reviewers or flag reviews until the restriction ends."
+    ),
+    Refusal.NOTIFIER_SUSPENDED: (
+        "Notices from this address are suspended for a while after repeated unfounded notices."
+    ),
+    Refusal.RATE_LIMITED: "Too many requests; try again after Retry-After seconds.",
+    Refusal.STANDING_STEP_NOT_FOUND: "No such step.",
+    Refusal.NOTHING_TO_LIFT: "Nothing is in force to lift.",
 }
 
 
 class Refused(Exception):
     """A request refused for a reason the caller can act on; nothing was changed."""
 
-    def __init__(self, reason: Refusal, message: str | None = None) -> None:
+    def __init__(
+        self, reason: Refusal, message: str | None = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message or reason.message)
         self.reason = reason
         self.message = message or reason.message
+        # Seconds until the request may succeed (a cap or a rate limit): the Retry-After header.
+        self.retry_after = retry_after
 
 
 def refusal_error(reason: Refusal) -> ApplicationError:

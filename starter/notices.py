@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from delivery.links import Links
 from domain import notice_workflow_id
 from domain.enums import Visibility
 from domain.notice_messages import NoticeWorkflowInput
@@ -38,6 +39,7 @@ class Notices:
         self.client = client
         self.db = db
         self.settings = settings
+        self.links = Links.of(settings)
 
     async def submit(self, body: NoticeBody, *, idempotency_key: str | None = None) -> NoticeOut:
         """Stores the notice and starts its workflow; a retry with the same key (from the same
@@ -63,6 +65,7 @@ class Notices:
             email=body.email,
             good_faith=body.good_faith,
             received_at=now(),
+            notifier_key=self.links.notifier_key(body.email),
         )
         try:
             async with self.db.tx() as conn:

@@ -266,9 +266,7 @@ async def repair(db: Store, client: Client, settings: Settings, found: Disagreem
     return await _redrive_contact(db, client, settings, record)
 
 
-async def _redrive_contact(
-    db: Store, client: Client, settings: Settings, record: Expected
-) -> str:
+async def _redrive_contact(db: Store, client: Client, settings: Settings, record: Expected) -> str:
     async with db.read() as conn:
         contact = await contacts.get_contact(conn, record.id)
     if contact is None or contact.status is not ContactStatus.AWAITING_REPLY:
@@ -295,9 +293,7 @@ async def _redrive_contact(
     )
 
 
-async def _redrive_report(
-    db: Store, client: Client, settings: Settings, record: Expected
-) -> str:
+async def _redrive_report(db: Store, client: Client, settings: Settings, record: Expected) -> str:
     async with db.read() as conn:
         report = await reports.get_report(conn, record.id)
     if report is None or report.status is not ReportStatus.PENDING:

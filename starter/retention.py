@@ -21,9 +21,7 @@ log = logging.getLogger("reviewdesk.retention")
 CHECKPOINT_WAIT = timedelta(seconds=1)
 
 
-async def purge_due(
-    db: Store, settings: Settings, at: datetime | None = None
-) -> retention.Purged:
+async def purge_due(db: Store, settings: Settings, at: datetime | None = None) -> retention.Purged:
     """Purges every case that ended `retention` or longer before ``at`` (now), with the files
     of its emails: without an SMTP server they are the platform's copy of what was sent."""
     at = at or now()

@@ -41,11 +41,13 @@ from starter.appeals import Appeals
 from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.notices import Notices
+from starter.standing import Standing
 from starter.statements import Statements
 from starter.temporal_calls import WorkflowGone as _WorkflowGone
 from starter.temporal_calls import refusals as _refusals
 from starter.temporal_calls import send_update
 from starter.temporal_calls import unavailable as _unavailable
+from starter.transparency import Transparency
 from starter.unavailable import NotSent, deadline
 from starter.webhooks import WebhookEndpoints
 from starter.workflow_inputs import contact_input
@@ -149,6 +151,8 @@ class Reviewdesk:
         self.notices = Notices(client, db, settings)
         self.appeals = Appeals(client, db, settings)
         self.statements = Statements(client, db, settings)
+        self.standing = Standing(client, db, settings)
+        self.transparency = Transparency(db, settings)
 
     # --- business ------------------------------------------------------------------------------
 

@@ -261,9 +261,7 @@ async def drop_answer(conn: Connection, answer_id: str) -> None:
     )
 
 
-async def open_contacts_for_reviews(
-    conn: Connection, review_ids: list[str]
-) -> dict[str, Contact]:
+async def open_contacts_for_reviews(conn: Connection, review_ids: list[str]) -> dict[str, Contact]:
     if not review_ids:
         return {}
     marks = ", ".join("?" for _ in review_ids)
@@ -286,9 +284,7 @@ async def contacts_by_id(conn: Connection, contact_ids: list[str]) -> dict[str, 
     return {row["id"]: Contact.from_row(row) for row in rows}
 
 
-async def answers_by_id(
-    conn: Connection, answer_ids: list[str]
-) -> dict[str, AnswerRecord]:
+async def answers_by_id(conn: Connection, answer_ids: list[str]) -> dict[str, AnswerRecord]:
     ids = sorted({i for i in answer_ids if i})
     if not ids:
         return {}

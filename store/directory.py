@@ -23,9 +23,7 @@ async def moderator_names(conn: Connection, ids: list[str]) -> dict[str, str]:
     return await _names(conn, "moderators", "name", ids)
 
 
-async def _names(
-    conn: Connection, table: str, column: str, ids: list[str]
-) -> dict[str, str]:
+async def _names(conn: Connection, table: str, column: str, ids: list[str]) -> dict[str, str]:
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}

@@ -66,9 +66,7 @@ async def appeals_pending(conn: Connection) -> list[Appeal]:
     return [a for a in found if a is not None]
 
 
-async def record_repair(
-    conn: Connection, subject_id: str, action: str, at: datetime
-) -> None:
+async def record_repair(conn: Connection, subject_id: str, action: str, at: datetime) -> None:
     """One event per repair: a record may drift, and be repaired, more than once."""
     await history.add_event(
         conn,

@@ -9,7 +9,7 @@ from store.records import Notice, fetch_all, fetch_one, ts
 
 _COLUMNS = (
     "id, review_id, sub_reason, explanation, name, email, good_faith, received_at, report_id,"
-    " purged_at"
+    " purged_at, notifier_key"
 )
 
 
@@ -23,7 +23,7 @@ async def add_notice(conn: Connection, notice: Notice, *, idempotency_key: str |
     """Raises ``Conflict`` when a notice with the same idempotency key is there already."""
     await conn.execute(
         "INSERT INTO notices (id, review_id, sub_reason, explanation, name, email, good_faith,"
-        " received_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " received_at, idempotency_key, notifier_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             notice.id,
             notice.review_id,
@@ -34,6 +34,7 @@ async def add_notice(conn: Connection, notice: Notice, *, idempotency_key: str |
             1 if notice.good_faith else 0,
             ts(notice.received_at),
             idempotency_key,
+            notice.notifier_key,
         ),
     )
 

@@ -42,9 +42,7 @@ async def get_message(conn: Connection, key: str) -> OutboxMessage | None:
     return OutboxMessage.model_validate(dict(row)) if row else None
 
 
-async def messages_about(
-    conn: Connection, subject_ids: Sequence[str]
-) -> list[OutboxMessage]:
+async def messages_about(conn: Connection, subject_ids: Sequence[str]) -> list[OutboxMessage]:
     ids = [s for s in subject_ids if s]
     if not ids:
         return []

@@ -79,9 +79,7 @@ def _translating() -> Iterator[None]:
         raise translated(err) from None
 
 
-_TOKEN = re.compile(
-    r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|\bgroup_concat\(|\bchar\("
-)
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|\bgroup_concat\(|\bchar\(")
 
 
 @lru_cache(maxsize=1024)
@@ -185,9 +183,7 @@ class PostgresDatabase:
             raise StoreUnavailable("postgresql: the store is not connected")
         return self._pool
 
-    async def connect(
-        self, migrations: Sequence[tuple[int, str]] = MIGRATIONS
-    ) -> PostgresDatabase:
+    async def connect(self, migrations: Sequence[tuple[int, str]] = MIGRATIONS) -> PostgresDatabase:
         wait = self.busy_timeout.total_seconds()
         ms = int(wait * 1000)
         with _translating():

@@ -15,6 +15,7 @@ from domain.enums import (
     Appellant,
     ContactStatus,
     Decision,
+    Finding,
     FlagReason,
     FlagStatus,
     Grounds,
@@ -25,6 +26,9 @@ from domain.enums import (
     Restriction,
     ReviewerAction,
     ReviewSource,
+    StandingStepKind,
+    StandingSubject,
+    StepEnd,
     SubReason,
     Visibility,
 )
@@ -215,6 +219,8 @@ class Notice(BaseModel):
     received_at: datetime
     report_id: str | None = None
     purged_at: datetime | None = None
+    # Links.notifier_key of the address: kept after the purge, so the misuse guard still counts.
+    notifier_key: str | None = None
 
 
 class Statement(BaseModel):
@@ -294,3 +300,25 @@ class OutboxMessage(BaseModel):
     link_at: int | None = None
     # When the body (and an email's address) was removed, `retention` after the case ended.
     purged_at: datetime | None = None
+
+
+class StandingStep(BaseModel):
+    """One step of the misuse guard's ladder (DESIGN rule 12); in force until ``ended_at``."""
+
+    id: str
+    subject_kind: StandingSubject
+    subject_id: str
+    kind: StandingStepKind
+    finding: Finding
+    # The counts behind the finding, as shown to the business ({"decided": 10, "rejected": 6}).
+    figures: dict[str, int]
+    taken_at: datetime
+    ends_at: datetime
+    ended_at: datetime | None = None
+    end_reason: StepEnd | None = None
+    lifted_by: str | None = None
+    lift_note: str | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.ended_at is None

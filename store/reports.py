@@ -179,9 +179,7 @@ async def drop_decision(conn: Connection, decision_id: str) -> None:
     )
 
 
-async def reports_for_reviews(
-    conn: Connection, review_ids: list[str]
-) -> dict[str, Report]:
+async def reports_for_reviews(conn: Connection, review_ids: list[str]) -> dict[str, Report]:
     if not review_ids:
         return {}
     marks = ", ".join("?" for _ in review_ids)
@@ -201,9 +199,7 @@ async def reports_by_id(conn: Connection, report_ids: list[str]) -> dict[str, Re
     return {row["id"]: Report.model_validate(dict(row)) for row in rows}
 
 
-async def decisions_by_id(
-    conn: Connection, decision_ids: list[str]
-) -> dict[str, DecisionRecord]:
+async def decisions_by_id(conn: Connection, decision_ids: list[str]) -> dict[str, DecisionRecord]:
     ids = sorted({i for i in decision_ids if i})
     if not ids:
         return {}

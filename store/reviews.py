@@ -75,17 +75,13 @@ async def reviews_of_business(
     ]
 
 
-async def set_visibility(
-    conn: Connection, review_id: str, visibility: Visibility
-) -> None:
+async def set_visibility(conn: Connection, review_id: str, visibility: Visibility) -> None:
     await conn.execute(
         "UPDATE reviews SET visibility = ? WHERE id = ?", (visibility.value, review_id)
     )
 
 
-async def add_label(
-    conn: Connection, review_id: str, label: str, since: datetime
-) -> None:
+async def add_label(conn: Connection, review_id: str, label: str, since: datetime) -> None:
     await conn.execute(
         "INSERT INTO review_labels (review_id, label, since) VALUES (?, ?, ?)"
         " ON CONFLICT DO NOTHING",

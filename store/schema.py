@@ -111,6 +111,33 @@ V7_PROCESSES = """
     CREATE INDEX reports_queue ON reports (status, priority, opened_at);
     """
 
+V8_STANDING = """
+    -- 8 (issue 18): the misuse guard's ladder (DESIGN rule 12). Each step a record: a business's
+    -- warning, restriction or consumer warning, a notifier's warning or suspension. A notifier
+    -- is named by a keyed hash of their address (`notifier_key`), never the address itself.
+    CREATE TABLE standing_steps (
+        id TEXT PRIMARY KEY,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        finding TEXT NOT NULL,
+        figures TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        ended_at TEXT,
+        end_reason TEXT,
+        lifted_by TEXT REFERENCES moderators(id),
+        lift_note TEXT
+    );
+    CREATE INDEX standing_steps_by_subject ON standing_steps (subject_kind, subject_id, taken_at);
+    CREATE INDEX standing_steps_by_time ON standing_steps (taken_at);
+    CREATE INDEX standing_steps_in_force ON standing_steps (ended_at, taken_at);
+    ALTER TABLE notices ADD COLUMN notifier_key TEXT;
+    CREATE INDEX notices_by_notifier ON notices (notifier_key, received_at);
+    CREATE INDEX contacts_by_review_end ON contacts (review_id, closed_at);
+    CREATE INDEX flags_by_business_reason ON flags (review_id, reason, business_id);
+    """
+
 MIGRATIONS: list[str] = [
     # 1: the Find Reviewer process.
     """
@@ -408,4 +435,5 @@ MIGRATIONS: list[str] = [
 
     """
     + V7_PROCESSES,
+    V8_STANDING,
 ]

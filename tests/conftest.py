@@ -117,6 +117,10 @@ BOTH_STORES = frozenset(
         "test_appeals",
         "test_appeal_pages",
         "test_flag_starts",
+        "test_caps",
+        "test_standing",
+        "test_standing_pages",
+        "test_transparency",
     }
 )
 

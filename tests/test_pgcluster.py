@@ -33,6 +33,7 @@ def test_each_test_database_is_its_own(pg_cluster: PgCluster, pg_url: str) -> No
         assert pg_cluster.psql(_TABLES, _database(pg_url)) == "1"
     finally:
         pg_cluster.drop_database(_database(other))
-    assert pg_cluster.psql(
-        f"SELECT count(*) FROM pg_database WHERE datname = '{_database(other)}'"
-    ) == "0"
+    assert (
+        pg_cluster.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{_database(other)}'")
+        == "0"
+    )

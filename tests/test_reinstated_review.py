@@ -146,9 +146,7 @@ async def test_a_retried_file_report_hands_over_every_message_the_first_recorded
                 "email",
                 "webhook",
             ]
-            await h.eventually(
-                lambda: _arrived(receiver, "report.opened"), timeout=20
-            )
+            await h.eventually(lambda: _arrived(receiver, "report.opened"), timeout=20)
             assert [d.event["type"] for d in receiver.accepted()].count("report.opened") == 1
     finally:
         await receiver.stop()

@@ -26,7 +26,9 @@ from starter.web import (
     api_appeals,
     api_flags,
     api_notices,
+    api_standing,
     api_statements,
+    api_transparency,
     api_webhooks,
     appeal_pages,
     docs,
@@ -34,6 +36,8 @@ from starter.web import (
     flag_pages,
     notice_pages,
     pages,
+    standing_pages,
+    transparency_pages,
     webhook_pages,
 )
 from store import Store
@@ -186,9 +190,22 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
     app.include_router(api_webhooks.router)
     app.include_router(pages.router)
     app.include_router(webhook_pages.router)
-    for process in (api_flags, api_notices, api_appeals, api_statements):
+    for process in (
+        api_flags,
+        api_notices,
+        api_appeals,
+        api_statements,
+        api_standing,
+        api_transparency,
+    ):
         app.include_router(process.router)
-    for process_pages in (flag_pages, notice_pages, appeal_pages):
+    for process_pages in (
+        flag_pages,
+        notice_pages,
+        appeal_pages,
+        standing_pages,
+        transparency_pages,
+    ):
         app.include_router(process_pages.router)
     for route in health.routes(metrics.WEB, _service_parts):
         app.router.routes.append(route)

@@ -41,9 +41,14 @@ def install(app: FastAPI, *, page_error: Any) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
         status = exc.reason.http_status
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
         if not is_api(request):
-            return page_error(request, status, exc.message, exc.reason.value)  # type: ignore[no-any-return]
-        return JSONResponse(error_body(exc.reason.value, exc.message), status_code=status)
+            page: Response = page_error(request, status, exc.message, exc.reason.value)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(
+            error_body(exc.reason.value, exc.message), status_code=status, headers=headers
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

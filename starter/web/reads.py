@@ -208,9 +208,7 @@ async def answers_of(
         return await _answers_of(conn, views)
 
 
-async def _answers_of(
-    conn: Connection, views: list[ReportView]
-) -> dict[str, AnswerRecord | None]:
+async def _answers_of(conn: Connection, views: list[ReportView]) -> dict[str, AnswerRecord | None]:
     answer_ids = {v.report.id: v.contact.answer_id if v.contact else None for v in views}
     found = await contacts.answers_by_id(conn, [a or "" for a in answer_ids.values()])
     return {report_id: found.get(a) if a else None for report_id, a in answer_ids.items()}
