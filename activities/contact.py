@@ -20,6 +20,8 @@ from domain.enums import (
     Answer,
     ContactStatus,
     ReviewSource,
+    StandingStepKind,
+    StandingSubject,
     Visibility,
 )
 from domain.messages import (
@@ -35,8 +37,9 @@ from domain.messages import (
     ReportWorkflowInput,
 )
 from domain.refusals import Refusal, refusal_error
+from settings import Settings
 from starter import metrics
-from store import accounts, contacts, history, outbox, reports, reviews
+from store import accounts, caps, contacts, history, outbox, reports, reviews, standing
 from store.accounts import hash_secret
 from store.connection import Connection
 from store.records import AnswerRecord, Business, Contact, ContactRequest, Review, Reviewer
@@ -84,6 +87,16 @@ class ContactActivities(ProcessSteps):
                 refusal = await contacts.refusal_of(conn, inp.contact_id)
                 opened = await _opened(conn, inp.contact_id, refusal, key)
                 if opened is None:
+                    if isinstance(decided, _Opening):
+                        # Counted again under the write lock, which every opening takes: two
+                        # at once cannot both take the cap's last place, nor open past a
+                        # restriction taken meanwhile.
+                        decided = (
+                            await _business_refusal(
+                                conn, self.settings, inp.business_id, inp.opened_at
+                            )
+                            or decided
+                        )
                     await self._record_decision(conn, request, decided, inp)
                     refusal = decided.value if isinstance(decided, Refusal) else None
                     opened = await _opened(conn, inp.contact_id, refusal, key)
@@ -115,7 +128,9 @@ class ContactActivities(ProcessSteps):
     ) -> Refusal | _Opening:
         """Why the contact is refused, or the contact it opens and the email that asks."""
         review = await reviews.get_review(conn, inp.review_id)
-        refusal = await _refusal(conn, review, inp.contact_id, inp.business_id)
+        refusal = await _refusal(
+            conn, self.settings, review, inp.contact_id, inp.business_id, inp.opened_at
+        )
         if refusal is not None:
             return refusal
         assert review is not None
@@ -137,9 +152,15 @@ class ContactActivities(ProcessSteps):
     @activity.defn
     async def check_eligibility(self, inp: EligibilityInput) -> None:
         """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on."""
+        # Its input has no time: judged at the time the workflow scheduled it. Refused and
+        # opened in separate steps, so the cap is not counted under the opening's write lock:
+        # only executions from before v3 take this path.
+        at = activity.info().scheduled_time
         async with self.db.read() as conn:
             review = await reviews.get_review(conn, inp.review_id)
-            refusal = await _refusal(conn, review, inp.contact_id, inp.business_id)
+            refusal = await _refusal(
+                conn, self.settings, review, inp.contact_id, inp.business_id, at
+            )
         if refusal is not None:
             raise refusal_error(refusal)
 
@@ -387,12 +408,23 @@ async def _filed(conn: Connection, report_id: str) -> list[str] | None:
 
 
 async def _refusal(
-    conn: Connection, review: Review | None, contact_id: str, business_id: str
+    conn: Connection,
+    settings: Settings,
+    review: Review | None,
+    contact_id: str,
+    business_id: str,
+    at: datetime,
 ) -> Refusal | None:
-    """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on."""
+    """DESIGN rule 1, each refusal with its own reason, in the order a caller can act on: what
+    holds for every review of the business (a restriction, then the day's cap) before what
+    holds for this one, so the caller does not try another review only to be refused again;
+    the restriction first, as the cap's Retry-After would promise what it cannot keep."""
     # Another business's review is answered exactly like one that does not exist.
     if review is None or review.business_id != business_id:
         return Refusal.REVIEW_NOT_FOUND
+    refusal = await _business_refusal(conn, settings, business_id, at)
+    if refusal is not None:
+        return refusal
     if review.source is ReviewSource.PLATFORM_INVITATION:
         return Refusal.NOT_ELIGIBLE_SOURCE
     if await reports.report_for_review(conn, review.id) is not None:
@@ -402,6 +434,23 @@ async def _refusal(
     other = await contacts.open_contact_for_review(conn, review.id)
     if other is not None and other.id != contact_id:
         return Refusal.OPEN_CONTACT
+    # After the open contact: the cooldown counts from a contact's end.
+    ended = await caps.last_contact_end(conn, review.id)
+    if ended is not None and at < ended + settings.contact_cooldown:
+        return Refusal.CONTACT_COOLDOWN
+    return None
+
+
+async def _business_refusal(
+    conn: Connection, settings: Settings, business_id: str, at: datetime
+) -> Refusal | None:
+    """DESIGN rule 12: a business under restriction, or with the day's contacts opened, opens
+    none; judged at ``at``, the workflow's time, which a test server may have moved on."""
+    restrictions = [StandingStepKind.RESTRICTION]
+    if await standing.in_force(conn, StandingSubject.BUSINESS, business_id, restrictions):
+        return Refusal.BUSINESS_RESTRICTED
+    if await caps.contacts_full_until(conn, business_id, at=at, cap=settings.daily_contact_cap):
+        return Refusal.DAILY_CAP
     return None
 
 

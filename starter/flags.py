@@ -12,7 +12,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -21,15 +21,35 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from domain import flag_workflow_id
-from domain.enums import FlagAction, FlagReason, FlagStatus, ReviewerAction, Visibility
+from domain.enums import (
+    FlagAction,
+    FlagReason,
+    FlagStatus,
+    ReviewerAction,
+    StandingStepKind,
+    StandingSubject,
+    Visibility,
+)
 from domain.flag_messages import BusinessActInput, FlagWorkflowInput, ReviewerActInput
 from domain.refusals import Refusal, Refused
 from settings import Settings
+from starter.caps import daily_cap_refused
 from starter.flag_inputs import FlagBody, ReviewEditBody
 from starter.temporal_calls import WorkflowGone, send_update, unavailable
 from starter.unavailable import NotSent, Unavailable, deadline
 from starter.workflow_inputs import delivery_policy, report_sla
-from store import Store, accounts, flags, history, moderation, outbox, reports, reviews
+from store import (
+    Store,
+    accounts,
+    caps,
+    flags,
+    history,
+    moderation,
+    outbox,
+    reports,
+    reviews,
+    standing,
+)
 from store.accounts import hash_secret
 from store.connection import Connection
 from store.errors import Conflict
@@ -113,9 +133,9 @@ class Flags:
                 # a retry after a 503 (its start may never have happened), not a second flag.
                 prior = await _unstarted(conn, review.id, body.reason)
             if prior is None:
-                refusal = await _refusal(conn, review, body)
-                if refusal is not None:
-                    raise Refused(refusal)
+                refused = await _refusal(conn, self.settings, review, body, now())
+                if refused is not None:
+                    raise refused
         if prior is not None:
             return await self._open(prior)
         flag = Flag(
@@ -134,8 +154,12 @@ class Flags:
         )
         try:
             async with self.db.tx() as conn:
-                # Checked again under the write lock: two flags at once, one stands.
-                if await _in_progress(conn, review.id, body.reason):
+                # Checked again under the write lock, which every new flag takes: two flags at
+                # once, one stands; two cannot both take the day's last place.
+                refused = await _business_refused(conn, self.settings, business_id, flag.opened_at)
+                if refused is not None:
+                    raise refused
+                if await _flagged(conn, business_id, review.id, body.reason):
                     raise Refused(Refusal.ALREADY_FLAGGED)
                 await flags.add_flag(conn, flag, idempotency_key=idempotency_key)
         except Conflict:
@@ -407,16 +431,42 @@ async def _in_progress(conn: Connection, review_id: str, reason: FlagReason) -> 
     )
 
 
-async def _refusal(conn: Connection, review: Review, body: FlagBody) -> Refusal | None:
-    """DESIGN rule 8, each refusal with its own reason, what the caller sent first."""
+async def _flagged(conn: Connection, business_id: str, review_id: str, reason: FlagReason) -> bool:
+    """At most one flag per review per reason (DESIGN rule 12), whatever became of the first
+    (dropped, lapsed, escalated); nor one while a report for the reason is pending."""
+    return await _in_progress(conn, review_id, reason) or await caps.flagged_before(
+        conn, business_id, review_id, reason
+    )
+
+
+async def _refusal(
+    conn: Connection, settings: Settings, review: Review, body: FlagBody, at: datetime
+) -> Refused | None:
+    """DESIGN rules 8 and 12, each refusal with its own reason: what the caller sent first, then
+    what holds for every review of the business (as for a contact), then this review's."""
     if body.reason is FlagReason.NOT_GENUINE:
-        return Refusal.CONTACT_FIRST
+        return Refused(Refusal.CONTACT_FIRST)
     if (body.sub_reason is None) == (body.reason is FlagReason.HARMFUL_OR_ILLEGAL):
-        return Refusal.SUB_REASON_MISMATCH
+        return Refused(Refusal.SUB_REASON_MISMATCH)
+    refused = await _business_refused(conn, settings, review.business_id, at)
+    if refused is not None:
+        return refused
     if review.visibility is Visibility.REMOVED:
-        return Refusal.REVIEW_NOT_VISIBLE
+        return Refused(Refusal.REVIEW_NOT_VISIBLE)
     if await moderation.cleared(conn, review.id, body.reason):
-        return Refusal.ALREADY_CLEARED
-    if await _in_progress(conn, review.id, body.reason):
-        return Refusal.ALREADY_FLAGGED
+        return Refused(Refusal.ALREADY_CLEARED)
+    if await _flagged(conn, review.business_id, review.id, body.reason):
+        return Refused(Refusal.ALREADY_FLAGGED)
     return None
+
+
+async def _business_refused(
+    conn: Connection, settings: Settings, business_id: str, at: datetime
+) -> Refused | None:
+    """DESIGN rule 12: a business under restriction, or with the day's flags made, flags none."""
+    restrictions = [StandingStepKind.RESTRICTION]
+    if await standing.in_force(conn, StandingSubject.BUSINESS, business_id, restrictions):
+        return Refused(Refusal.BUSINESS_RESTRICTED)
+    cap = settings.daily_flag_cap
+    frees_at = await caps.flags_full_until(conn, business_id, at=at, cap=cap)
+    return daily_cap_refused("flags", cap, frees_at, at) if frees_at else None

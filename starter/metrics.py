@@ -161,6 +161,21 @@ UNMATCHED = "<unmatched>"
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
+RATE_LIMITED = Counter(
+    "reviewdesk_rate_limited",
+    "Requests refused with 429 rate_limited, by limit: an API key's, or the notice form's "
+    "per client address.",
+    ["limit"],
+    registry=WEB,
+)
+for _limit in ("key", "notice"):
+    RATE_LIMITED.labels(_limit)
+
+
+def rate_limited(limit: str) -> None:
+    RATE_LIMITED.labels(limit).inc()
+
+
 def request_answered(method: str, route: str | None, status: int, seconds: float) -> None:
     method = method if method in _METHODS else "OTHER"
     route = route or UNMATCHED

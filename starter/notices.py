@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 
 from delivery.links import Links
 from domain import notice_workflow_id
-from domain.enums import Visibility
+from domain.enums import StandingStepKind, StandingSubject, Visibility
 from domain.notice_messages import NoticeWorkflowInput
 from domain.refusals import Refusal, Refused
 from settings import Settings
@@ -24,7 +24,7 @@ from starter.notice_inputs import NoticeBody, NoticeOut
 from starter.temporal_calls import unavailable
 from starter.unavailable import NotSent, deadline
 from starter.workflow_inputs import delivery_policy
-from store import Store, notices, reviews
+from store import Store, notices, reviews, standing
 from store.accounts import hash_secret
 from store.errors import Conflict
 from store.records import Notice, now
@@ -69,6 +69,13 @@ class Notices:
         )
         try:
             async with self.db.tx() as conn:
+                # DESIGN rule 12: a suspended notifier's notice is refused and not kept. Under
+                # the write lock, so a suspension taken a moment ago holds; after the retry's
+                # lookup above, so a notice accepted before it still answers as it did.
+                suspended = [StandingStepKind.SUSPENSION]
+                subject = StandingSubject.NOTIFIER
+                if await standing.in_force(conn, subject, notice.notifier_key or "", suspended):
+                    raise Refused(Refusal.NOTIFIER_SUSPENDED)
                 await notices.add_notice(conn, notice, idempotency_key=key)
         except Conflict:
             # The same key twice at once: the first one stands.

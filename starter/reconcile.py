@@ -18,10 +18,16 @@ a pending appeal are re-driven (their workflow is started again with its input r
 store; each step finds what the first run recorded and repeats nothing, and deadlines already
 told stay: a contact's reply window, a flag's reviewer and business deadlines, so one whose
 deadline has passed moves on at once and whoever waits is told as usual). A contact past its
-reply window is closed, so the review can be contacted again: resuming its report window is not
-something its workflow can do from the middle; so is a flag awaiting the business after the
-reviewer's edit (a new run would ask the reviewer again): it ends as dropped, so the business
-may flag the review again. Each repair is recorded in the record's history.
+reply window is closed, so the review can be contacted again once the cooldown has passed:
+resuming its report window is not something its workflow can do from the middle; so is a flag
+awaiting the business after the reviewer's edit (a new run would ask the reviewer again): it
+ends as dropped, and, lost by the platform, does not count as the review's one flag for its
+reason (DESIGN rule 12): the business may flag it again. Each
+repair is recorded in the record's history.
+
+A step of the misuse guard's ladder in force waits in `standing-<subject kind>-<subject id>` for
+its end; without it the step would stay in force for ever: that workflow is started again (it
+loads its subject's steps, so their timers exist again).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from domain import (
     flag_workflow_id,
     notice_workflow_id,
     report_workflow_id_of,
+    standing_workflow_id,
 )
 from domain.appeal_messages import AppealWorkflowInput
 from domain.enums import AppealStatus, ContactStatus, ReportSource, ReportStatus
@@ -52,22 +59,24 @@ from domain.messages import (
     ReportWorkflowInput,
 )
 from domain.notice_messages import NoticeWorkflowInput
+from domain.standing_messages import StandingInput
 from settings import Settings
 from starter.appeals import appeal_input
 from starter.flags import flag_input, resumable
 from starter.workflow_inputs import contact_input, delivery_policy
-from store import Store, appeals, contacts, drift, flags, notices, reports
+from store import Store, appeals, contacts, drift, flags, notices, reports, standing
 from store.connection import Connection
-from store.records import Appeal, Contact, Flag, Notice, Report, now
+from store.records import Appeal, Contact, Flag, Notice, Report, StandingStep, now
 from workflows.appeal import AppealWorkflow
 from workflows.contact import ReviewerContactWorkflow
 from workflows.flag import FlagWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.report import ReviewReportWorkflow
+from workflows.standing import StandingWorkflow
 
 log = logging.getLogger("reviewdesk.drift")
 
-Kind = Literal["contact", "report", "flag", "notice", "appeal"]
+Kind = Literal["contact", "report", "flag", "notice", "appeal", "standing"]
 # Workflows asked at once: enough to check thousands of records in seconds, few enough that a
 # check never crowds out the worker's own calls to the server.
 _CONCURRENCY = 8
@@ -85,6 +94,9 @@ class Expected:
     after_contact: bool = True
     # An appeal runs under its decision's id (one appeal per decision).
     decision_id: str = ""
+    # A step of the misuse guard's ladder runs in its subject's standing workflow.
+    subject_kind: str = ""
+    subject_id: str = ""
 
     @property
     def workflow_id(self) -> str:
@@ -96,6 +108,8 @@ class Expected:
             return notice_workflow_id(self.id)
         if self.kind == "appeal":
             return appeal_workflow_id(self.decision_id)
+        if self.kind == "standing":
+            return standing_workflow_id(self.subject_kind, self.subject_id)
         return report_workflow_id_of(self.id, self.review_id, after_contact=self.after_contact)
 
 
@@ -141,8 +155,9 @@ async def _carried(
     client: Client, record: Expected, run_id: str, rpc_timeout: timedelta | None
 ) -> str | None:
     """The record the workflow's run was started for."""
-    if record.kind in ("flag", "notice"):
-        return record.id  # its workflow id is its own
+    if record.kind in ("flag", "notice", "standing"):
+        # Its workflow id is its own (a standing workflow carries every step of its subject).
+        return record.id
     kind: type[Any] = {
         "contact": ContactWorkflowInput,
         "report": ReportWorkflowInput,
@@ -167,7 +182,10 @@ def expected_of(
     flags_open: Sequence[Flag] = (),
     unreceived: Sequence[Notice] = (),
     appeals_pending: Sequence[Appeal] = (),
+    steps_in_force: Sequence[StandingStep] = (),
 ) -> list[Expected]:
+    # One per subject: its workflow keeps the timers of all its steps.
+    subjects = {(s.subject_kind, s.subject_id): s for s in reversed(steps_in_force)}
     return [
         *(Expected("contact", c.id, c.review_id, c.status.value) for c in contacts_open),
         *(
@@ -186,7 +204,25 @@ def expected_of(
             Expected("appeal", a.id, a.review_id, a.status.value, decision_id=a.decision_id)
             for a in appeals_pending
         ),
+        *(
+            Expected(
+                "standing",
+                s.id,
+                "",
+                "in_force",
+                subject_kind=s.subject_kind.value,
+                subject_id=s.subject_id,
+            )
+            for s in subjects.values()
+        ),
     ]
+
+
+async def _steps_in_force(conn: Connection) -> list[StandingStep]:
+    found: list[StandingStep] = []
+    while page := await standing.subjects_in_force(conn, limit=1000, offset=len(found)):
+        found += page
+    return found
 
 
 async def _expected(conn: Connection) -> list[Expected]:
@@ -196,6 +232,7 @@ async def _expected(conn: Connection) -> list[Expected]:
         await drift.flags_not_ended(conn),
         await notices.unreceived(conn),
         await drift.appeals_pending(conn),
+        await _steps_in_force(conn),
     )
 
 
@@ -239,6 +276,7 @@ async def _expected_others(conn: Connection) -> list[Expected]:
         await drift.flags_not_ended(conn),
         await notices.unreceived(conn),
         await drift.appeals_pending(conn),
+        await _steps_in_force(conn),
     )
 
 
@@ -248,6 +286,8 @@ async def _expected_others(conn: Connection) -> list[Expected]:
 async def repair(db: Store, client: Client, settings: Settings, found: Disagreement) -> str:
     """Repairs one disagreement and says what it did, in words."""
     record = found.record
+    if record.kind == "standing":
+        return await _redrive_standing(db, client, settings, record)
     if record.kind in ("flag", "notice", "appeal"):
         if found.runs_another:
             return f"left as it is: another {record.kind} runs under its id; see to it by hand"
@@ -262,7 +302,7 @@ async def repair(db: Store, client: Client, settings: Settings, found: Disagreem
             closed = await drift.close_contact(conn, record.id, now())
         if not closed:
             return "nothing to do: it has ended meanwhile"
-        return "closed; the review can be contacted again"
+        return "closed; the review can be contacted again after the cooldown"
     return await _redrive_contact(db, client, settings, record)
 
 
@@ -360,6 +400,25 @@ async def _redrive_appeal(db: Store, client: Client, settings: Settings, record:
     async with db.tx() as conn:
         await drift.record_repair(conn, appeal.id, "re-driven", now())
     return f"re-driven: {record.workflow_id} started again; another moderator can decide it"
+
+
+async def _redrive_standing(db: Store, client: Client, settings: Settings, record: Expected) -> str:
+    """A step in force without its standing workflow: started again, it loads the subject's
+    steps and keeps their timers (one past its end ends at once, as expired), and assesses
+    what may have been missed while it was gone."""
+    async with db.read() as conn:
+        step = await standing.get_step(conn, record.id)
+    if step is None or not step.in_force:
+        return "nothing to do: it has ended meanwhile"
+    inp = StandingInput(
+        subject_kind=step.subject_kind,
+        subject_id=step.subject_id,
+        delivery=delivery_policy(settings),
+        assess_pending=True,
+    )
+    if not await _start(client, settings, StandingWorkflow.run, inp, record.workflow_id):
+        return "left as it is: a workflow started under its id meanwhile"
+    return f"re-driven: {record.workflow_id} started again; its steps end on time"
 
 
 async def _start(client: Client, settings: Settings, run: Any, inp: Any, workflow_id: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from domain.messages import (
 from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.appeals import Appeals
+from starter.caps import cooldown_refused, daily_cap_refused
 from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.notices import Notices
@@ -51,7 +53,7 @@ from starter.transparency import Transparency
 from starter.unavailable import NotSent, deadline
 from starter.webhooks import WebhookEndpoints
 from starter.workflow_inputs import contact_input
-from store import Store, accounts, contacts, history, outbox, reports, reviews, statements
+from store import Store, accounts, caps, contacts, history, outbox, reports, reviews, statements
 from store.accounts import hash_secret
 from store.errors import Conflict
 from store.records import (
@@ -177,7 +179,9 @@ class Reviewdesk:
         if review is None or review.business_id != business_id:
             raise Refused(Refusal.REVIEW_NOT_FOUND)
         if prior is not None:
-            return await self._replay_request(prior.id, prior.review_id, prior.refusal)
+            return await self._saying_when(
+                prior.id, self._replay_request(prior.id, prior.review_id, prior.refusal)
+            )
 
         contact_id = new_id("ct")
         try:
@@ -200,8 +204,33 @@ class Reviewdesk:
                 )
             if prior is None:
                 raise
-            return await self._replay_request(prior.id, prior.review_id, prior.refusal)
-        return await self._open(contact_id, review_id, business_id)
+            return await self._saying_when(
+                prior.id, self._replay_request(prior.id, prior.review_id, prior.refusal)
+            )
+        return await self._saying_when(contact_id, self._open(contact_id, review_id, business_id))
+
+    async def _saying_when(self, contact_id: str, opening: Awaitable[ContactView]) -> ContactView:
+        """The opening, or its refusal; one that lasts a while (the day's cap, the review's
+        cooldown) says until when, a retry with the same key as the first try."""
+        try:
+            return await opening
+        except Refused as refused:
+            if refused.reason not in (Refusal.DAILY_CAP, Refusal.CONTACT_COOLDOWN):
+                raise
+            async with self.db.read() as conn:
+                request = await contacts.get_request(conn, contact_id)
+                events = await history.history_of(conn, [contact_id])
+                assert request is not None
+                if refused.reason is Refusal.CONTACT_COOLDOWN:
+                    ended = await caps.last_contact_end(conn, request.review_id)
+                    until = ended + self.settings.contact_cooldown if ended else None
+                    raise cooldown_refused(until) from None
+                # Judged at the workflow's time, which a test server may have moved past this
+                # clock; counted again now, so a retry is told the time left.
+                at = max([now(), *(e.at for e in events if e.type == "refused")])
+                cap = self.settings.daily_contact_cap
+                frees_at = await caps.contacts_full_until(conn, request.business_id, at=at, cap=cap)
+            raise daily_cap_refused("contacts", cap, frees_at, at) from None
 
     async def _replay_request(
         self, contact_id: str, review_id: str, refusal: str | None

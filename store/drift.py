@@ -79,8 +79,8 @@ async def record_repair(conn: Connection, subject_id: str, action: str, at: date
 
 
 async def close_contact(conn: Connection, contact_id: str, at: datetime) -> bool:
-    """Ends a contact no workflow carries any more, so its review can be contacted again; False
-    when it ended meanwhile."""
+    """Ends a contact no workflow carries any more, so its review can be contacted again after
+    the cooldown; False when it ended meanwhile."""
     contact = await contacts.get_contact(conn, contact_id)
     if contact is None or not contact.status.is_open:
         return False
@@ -93,8 +93,9 @@ async def close_contact(conn: Connection, contact_id: str, at: datetime) -> bool
 
 
 async def close_flag(conn: Connection, flag_id: str, at: datetime) -> bool:
-    """Ends a flag no workflow carries any more, and none can resume, as dropped: its business
-    may flag the review again. False when it ended meanwhile."""
+    """Ends a flag no workflow carries any more, and none can resume, as dropped (the business
+    may flag the review again: ``caps.flagged_before`` leaves it out). False when it ended
+    meanwhile."""
     flag = await flags.get_flag(conn, flag_id)
     if flag is None or not flag.status.is_open:
         return False

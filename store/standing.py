@@ -101,6 +101,23 @@ async def end_step(
     return bool(ended)
 
 
+async def set_lift_key(conn: Connection, step_id: str, key: str) -> None:
+    await conn.execute("UPDATE standing_steps SET lift_key = ? WHERE id = ?", (key, step_id))
+
+
+async def lifted_with_key(
+    conn: Connection, subject_kind: StandingSubject, subject_id: str, moderator_id: str, key: str
+) -> bool:
+    """Whether this moderator's lift under this Idempotency-Key happened already."""
+    row = await fetch_one(
+        conn,
+        "SELECT 1 FROM standing_steps WHERE subject_kind = ? AND subject_id = ?"
+        " AND lifted_by = ? AND lift_key = ?",
+        (subject_kind.value, subject_id, moderator_id, key),
+    )
+    return row is not None
+
+
 async def steps_between(conn: Connection, start: datetime, end: datetime) -> list[StandingStep]:
     """Steps taken in [start, end), oldest first: what the transparency figures count."""
     rows = await fetch_all(

@@ -3,7 +3,9 @@
 Run it only when a released workflow changes on purpose (behind ``workflow.patched``), or a new
 one is released, under a new tag (``python -m tests.record_histories v5``), and keep the old
 files: every history ever released must still replay. From v4 on it records the moderation
-workflows too (flag, report from a flag or a notice, notice, appeal: ``tests/moderation_flows``).
+workflows too (flag, report from a flag or a notice, notice, appeal: ``tests/moderation_flows``);
+from v5 on the standing workflow (a step taken, lifted, expired, a run continued as new:
+``tests/standing_flows``), and the flag and report workflows with their step telling it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from settings import Settings
 from starter.service import Reviewdesk
 from store import Database
-from tests import flows, moderation_flows
+from tests import flows, moderation_flows, standing_flows
 from tests.conftest import HISTORIES, Harness, installed_binary
 from tests.world import make_world
 from worker import build_worker
@@ -59,6 +61,26 @@ async def record(tag: str) -> None:
                 ):
                     ended = await moderation_journey(h)
                     _write(tag, name, await ended.histories(h))
+            # The standing workflow (issue 18), on a server of its own: its findings compare the
+            # store's times with the server's, which the journeys above skipped days ahead; and
+            # with lower thresholds than the other journeys' settings.
+            low = settings.model_copy(
+                update={**standing_flows.LOW_THRESHOLDS, "task_queue": "record-standing"}
+            )
+            fresh = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=installed_binary("temporal-test-server"),
+                data_converter=pydantic_data_converter,
+            )
+            world = await make_world(db)
+            h = Harness(fresh, fresh.client, db, low, Reviewdesk(fresh.client, db, low), world)
+            async with fresh, build_worker(fresh.client, db, low):
+                lifted = await standing_flows.warning_lifted(h)
+                _write(tag, "lifted", await lifted.histories(h))
+                expired = await standing_flows.warning_expired(h)
+                _write(tag, "expired", await expired.histories(h))
+                runs, _ = await standing_flows.continued_as_new(h)
+                _write(tag, "continued_as_new", {"standing": runs["first"]})
+                _write(tag, "after_continue_as_new", {"standing": runs["continued"]})
 
 
 def _write(tag: str, name: str, histories: dict[str, WorkflowHistory]) -> None:

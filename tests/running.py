@@ -110,8 +110,11 @@ def snapshot(service: RunningService) -> dict[str, Any]:
 
 
 @contextmanager
-def running_world(address: str, folder: Path) -> Iterator[tuple[RunningService, World]]:
-    """A fresh store with a test world, and the service running on it against ``address``."""
+def running_world(
+    address: str, folder: Path, **settings: Any
+) -> Iterator[tuple[RunningService, World]]:
+    """A fresh store with a test world, and the service running on it against ``address``;
+    ``settings`` change the defaults."""
     from tests.processes import free_port
     from tests.world import make_world
 
@@ -123,6 +126,7 @@ def running_world(address: str, folder: Path) -> Iterator[tuple[RunningService, 
         temporal_address=address,
         web_port=port,
         public_base_url=f"http://127.0.0.1:{port}",
+        **settings,
     )
 
     async def seed() -> World:

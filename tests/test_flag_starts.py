@@ -167,6 +167,7 @@ async def test_a_flag_lost_after_the_reviewers_edit_is_not_restarted_but_answers
     assert str(found).startswith(f"flag {flag.id} is awaiting_business in the store")
     done = await reconcile.repair(h.db, h.client, h.settings, found)
     assert done == "closed as dropped; the business may flag the review again"
+    # Lost by the platform, it is not the review's one flag for the reason (DESIGN rule 12).
     again = await h.service.flags.flag(w.business, w.review["organic"], PERSONAL)
     assert again.flag.id != flag.id and again.flag.status is FlagStatus.AWAITING_REVIEWER
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
-from tests import flows, moderation_flows
-from tests.conftest import Harness
+from settings import Settings
+from store import Store
+from tests import flows, moderation_flows, standing_flows
+from tests.conftest import Harness, Running
 
 
 def _raw(history: WorkflowHistory) -> bytes:
@@ -98,3 +101,42 @@ async def test_histories_of_flags_notices_reports_and_appeals_hold_no_address_an
     # And the words did reach who they were for, through the store and its emails.
     [confirmed] = await h.messages("notice.received", "notifier")
     assert confirmed.to_address == moderation_flows.NOTICE_EMAIL
+
+
+async def test_the_ladders_histories_hold_no_address_no_name_and_no_note(
+    time_env: WorkflowEnvironment, db: Store, settings: Settings
+) -> None:
+    """Issue 18, acceptance 6: a business's standing workflow, through a warning taken and
+    lifted with a moderator's note, one taken and expired, and a run continued as new, carries
+    ids, enums and times only."""
+    low = settings.model_copy(update=standing_flows.LOW_THRESHOLDS)
+    async with Running(time_env, db, low) as h:
+        w = h.world
+        lifted = await standing_flows.warning_lifted(h)
+        histories = [("lifted", await lifted.histories(h), lifted.ids)]
+        expired = await standing_flows.warning_expired(h)
+        histories.append(("expired", await expired.histories(h), expired.ids))
+        runs, step_ids = await standing_flows.continued_as_new(h)
+        histories += [(name, {"standing": run}, step_ids) for name, run in runs.items()]
+        secrets = [
+            w.business_email,
+            f"Shop {w.business}",  # the business's name
+            "Shop biz_other",
+            standing_flows.LIFT_NOTE,
+            "LIFTNOTE",
+            "FLAGWORDS",
+            "NOTEWORDS",
+        ]
+        for name, found, ids in histories:
+            raw = _raw(found["standing"])
+            # The scan sees payloads: the step's id is found.
+            assert any(i.encode() in raw for i in ids), name
+            for secret in secrets:
+                assert secret.encode() not in raw, (name, secret)
+        # The note did reach the business, in the email about the lift.
+        lift_mails = [
+            m
+            for m in await h.messages("standing.step_ended", "business")
+            if standing_flows.LIFT_NOTE in m.body_text
+        ]
+        assert len(lift_mails) == 1 and lift_mails[0].to_address == w.business_email

@@ -97,11 +97,14 @@ async def test_a_contact_lost_in_its_report_window_is_closed_and_its_review_free
     )
     done = await reconcile.repair(h.db, h.client, h.settings, found)
 
-    assert done == "closed; the review can be contacted again"
+    assert done == "closed; the review can be contacted again after the cooldown"
     closed = (await h.service.contact_view(contact.id)).contact
     assert closed.status is ContactStatus.CLOSED
-    again = await h.service.request_contact(w.business, review_id, ASK)
-    assert again.contact.status is ContactStatus.AWAITING_REPLY
+    # No contact holds the review any more: a new one waits out the cooldown from this close
+    # (DESIGN rule 1), as after any other.
+    with pytest.raises(Refused) as again:
+        await h.service.request_contact(w.business, review_id, ASK)
+    assert again.value.reason is Refusal.CONTACT_COOLDOWN
     assert await reconcile.find(h.db, h.client, h.settings) == []
 
 

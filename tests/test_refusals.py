@@ -187,5 +187,9 @@ async def test_a_closed_contact_frees_the_review_for_a_new_contact_and_refuses_a
         is Refusal.CONTACT_CLOSED
     )
     assert await _refusal(h.service.close(w.business, first.id)) is Refusal.CONTACT_CLOSED
+    # A new contact waits out the cooldown after the close (DESIGN rule 1), then opens.
+    again = h.service.request_contact(w.business, w.review["organic"], ASK)
+    assert await _refusal(again) is Refusal.CONTACT_COOLDOWN
+    await h.env.sleep(h.settings.contact_cooldown + timedelta(minutes=1))
     second = (await h.service.request_contact(w.business, w.review["organic"], ASK)).contact
     assert second.id != first.id and second.status is ContactStatus.AWAITING_REPLY

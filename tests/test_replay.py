@@ -1,5 +1,5 @@
 """Every released history still replays on today's workflow code (acceptance 8; issue 17's
-acceptance 6 for the flag, notice and appeal workflows)."""
+acceptance 6 for the flag, notice and appeal workflows; issue 18's StandingWorkflow)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def test_stored_histories_cover_every_released_workflow() -> None:
         assert any(n.startswith(f"v4_{kind}_") for n in names), kind
     for started_by in ("edited_escalated_removed", "harmful_upheld", "notice_upheld"):
         assert f"v4_report_{started_by}.json" in names, started_by
+    # Issue 18: StandingWorkflow with a step taken and lifted, taken and expired, and a run that
+    # continued as new (and the run after it); the flag and report workflows with the step that
+    # tells the standing workflow.
+    for journey in ("lifted", "expired", "continued_as_new", "after_continue_as_new"):
+        assert f"v5_standing_{journey}.json" in names, journey
+    assert "v5_flag_harmful_upheld.json" in names and "v5_report_harmful_upheld.json" in names
     # Every workflow the worker runs is stored, but delivery: it starts only for a message that
     # failed at its first try, which no recorded journey has.
     started = [WorkflowHistory.from_json(p.stem, p.read_text()).events[0] for p in STORED]

@@ -20,6 +20,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.flag import FlagActivities
+    from activities.standing import StandingActivities
     from domain.enums import FlagAction, FlagStatus, ReviewerAction
     from domain.flag_messages import (
         AskedReviewer,
@@ -35,7 +36,14 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import store_step
+    from domain.standing_messages import FlagOpenedInput
+    from workflows._steps import STORE_RETRY, store_step
+
+# v5 (issue 18): a flag opened tells the business's standing that a finding (flags only on 1-2
+# star reviews) may be due. It runs beside the flag's first step, so the business's answer
+# does not wait for it. Executions from before run as they did, so their histories replay.
+ASSESS_STANDING = "flag-assesses-standing"
+SIGNAL_TIMEOUT = timedelta(seconds=30)
 
 _ENDED = (FlagStatus.ESCALATED, FlagStatus.DROPPED, FlagStatus.WITHDRAWN)
 
@@ -58,12 +66,22 @@ class FlagWorkflow:
 
     @workflow.run
     async def run(self, inp: FlagWorkflowInput) -> FlagState:
+        assessing = None
+        if workflow.patched(ASSESS_STANDING):
+            assessing = workflow.start_activity_method(
+                StandingActivities.flag_opened,
+                FlagOpenedInput(business_id=inp.business_id),
+                start_to_close_timeout=SIGNAL_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         if inp.reason.reviewer_first:
             await self._reviewer_step()
             if self._status is not FlagStatus.WITHDRAWN:
                 await self._business_step()
         else:
             await self._escalate()
+        if assessing is not None:
+            await assessing
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 

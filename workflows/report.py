@@ -14,6 +14,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.report import ReportActivities
+    from activities.standing import StandingActivities
     from domain.enums import Decision, ReportStatus
     from domain.messages import (
         ApplyDecisionInput,
@@ -23,7 +24,14 @@ with workflow.unsafe.imports_passed_through():
         ReportWorkflowInput,
     )
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import dispatch, sending_step
+    from domain.standing_messages import ReportDecidedInput
+    from workflows._steps import STORE_RETRY, dispatch, sending_step
+
+# v5 (issue 18): once decided, the standing of the report's business and notifiers is told a
+# finding may be due. Executions from before decide as they did, so their histories replay.
+ASSESS_STANDING = "report-assesses-standing"
+# Signalling another workflow is a call to the Temporal server: a regular activity, retried.
+SIGNAL_TIMEOUT = timedelta(seconds=30)
 
 _DECIDED = {Decision.UPHOLD: ReportStatus.UPHELD, Decision.REJECT: ReportStatus.REJECTED}
 
@@ -76,6 +84,13 @@ class ReviewReportWorkflow:
         )
         self._status = _DECIDED[decision.decision]
         await dispatch(decided, inp.delivery)
+        if workflow.patched(ASSESS_STANDING):
+            await workflow.execute_activity_method(
+                StandingActivities.report_decided,
+                ReportDecidedInput(report_id=inp.report_id),
+                start_to_close_timeout=SIGNAL_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 

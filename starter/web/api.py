@@ -33,6 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or a wrong one"},
     404: {"description": "Not found, or not yours"},
     422: {"description": "Malformed body, or not eligible (see error.code)"},
+    429: {"description": "Too many requests with this key (rate_limited): retry after Retry-After"},
     503: {"description": "Briefly unavailable: retry after Retry-After, with the same key"},
 }
 

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from starter.notice_inputs import NoticeBody, NoticeOut
 from starter.web.api import IdempotencyKey
 from starter.web.auth import ServiceDep
+from starter.web.ratelimit import limit_notices
 
 router = APIRouter(prefix="/api/v1")
 
@@ -16,9 +17,12 @@ router = APIRouter(prefix="/api/v1")
     "/notices",
     status_code=status.HTTP_202_ACCEPTED,
     tags=["public"],
+    # Per client address, before the body is checked: a refused notice is never stored.
+    dependencies=[Depends(limit_notices)],
     responses={
         404: {"description": "No such review (review_not_found)"},
         422: {"description": "Malformed notice, or the review is removed (review_not_visible)"},
+        429: {"description": "Too many notices from this address: retry after Retry-After"},
         503: {"description": "Briefly unavailable: retry after Retry-After, with the same key"},
     },
 )

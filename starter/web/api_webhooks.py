@@ -19,6 +19,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or a wrong one"},
     403: {"description": "Not a business's key"},
     404: {"description": "No such endpoint or event, or not yours"},
+    429: {"description": "Too many requests with this key (rate_limited): retry after Retry-After"},
 }
 
 

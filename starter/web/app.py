@@ -36,6 +36,7 @@ from starter.web import (
     flag_pages,
     notice_pages,
     pages,
+    ratelimit,
     standing_pages,
     transparency_pages,
     webhook_pages,
@@ -185,6 +186,7 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         app.state.service = service
     app.state.signer = URLSafeTimedSerializer(session_secret(settings), salt="rd-session")
     app.state.secure_cookies = settings.public_base_url.startswith("https://")
+    ratelimit.install(app, settings)
     errors.install(app, page_error=pages.page_error)
     app.include_router(api.router)
     app.include_router(api_webhooks.router)

@@ -17,14 +17,22 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from domain.enums import StandingStepKind, StandingSubject
 from starter.service import Reviewdesk
+from starter.web import ratelimit
 from starter.web.errors import ApiError
-from store import accounts
+from store import accounts, standing
 from store.accounts import hash_secret
-from store.records import Business, Moderator
+from store.records import Business, Moderator, StandingStep
 
 SESSION_COOKIE = "rd_session"
 SESSION_MAX_AGE = 12 * 3600
+# The steps a business's every page announces while they are in force (DESIGN rule 12).
+BANNER_STEPS = (
+    StandingStepKind.WARNING,
+    StandingStepKind.RESTRICTION,
+    StandingStepKind.CONSUMER_WARNING,
+)
 Role = Literal["business", "moderator"]
 
 bearer = HTTPBearer(auto_error=False, description="Your business or moderator API key.")
@@ -64,6 +72,8 @@ async def _account(
     account = await account_for_key(await service_of(request), credentials.credentials)
     if account is None:
         raise _unauthorized()
+    # Counted once the key is known to be good: an unknown key is a 401 and counts against no one.
+    await ratelimit.count_key(request, account)
     return account
 
 
@@ -127,12 +137,26 @@ async def check_session(request: Request) -> None:
     """Dependency of every page: the session counts only while the account's key is still the
     one it signed in with, so a changed key signs out everywhere at the next request."""
     session = _cookie_session(request)
+    banner: list[StandingStep] = []
     if session is not None:
         async with (await service_of(request)).db.read() as conn:
             key_hash = await accounts.key_hash_of(conn, session.role, session.account_id)
+            if session.role == "business":
+                # The standing banner on every business page (DESIGN rule 12) rides on this
+                # read: one more indexed query, no second connection, whatever the page.
+                banner = await standing.in_force(
+                    conn, StandingSubject.BUSINESS, session.account_id, BANNER_STEPS
+                )
         if key_hash is None or not hmac.compare_digest(session.key_print, key_print(key_hash)):
-            session = None
+            session, banner = None, []
     request.state.session = session
+    request.state.standing_banner = banner
+
+
+def standing_banner(request: Request) -> list[StandingStep]:
+    """The signed-in business's steps in force that its pages announce, newest first."""
+    steps: list[StandingStep] = getattr(request.state, "standing_banner", [])
+    return steps
 
 
 def session_of(request: Request) -> Session | None:

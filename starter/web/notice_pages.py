@@ -20,6 +20,7 @@ from starter.web.auth import ServiceDep, check_session
 from starter.web.errors import ApiError
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import render
+from starter.web.ratelimit import limit_notice_form
 from store import accounts, reviews
 from store.records import Business, Review
 
@@ -84,7 +85,12 @@ async def notice_form(review_id: str, request: Request, service: ServiceDep) -> 
     return _form(request, review, business, secrets.token_urlsafe(24))
 
 
-@router.post("/reviews/{review_id}/notice", response_class=HTMLResponse)
+@router.post(
+    "/reviews/{review_id}/notice",
+    response_class=HTMLResponse,
+    # Per client address, shared with POST /api/v1/notices, before anything is read or stored.
+    dependencies=[Depends(limit_notice_form)],
+)
 async def send_notice(
     review_id: str,
     request: Request,

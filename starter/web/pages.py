@@ -35,6 +35,7 @@ from starter.web.auth import (
     csrf_ok,
     end_session,
     session_of,
+    standing_banner,
     start_session,
 )
 from starter.web.errors import ApiError
@@ -51,6 +52,8 @@ templates.env.globals["now"] = now
 templates.env.globals["say"] = words.say
 templates.env.globals["event_words"] = words.event_words
 templates.env.globals["notification_words"] = words.notification_words
+templates.env.globals["finding_words"] = words.finding_words
+templates.env.globals["FINDING_FOR_CONSUMERS"] = words.FINDING_FOR_CONSUMERS
 # Every state-changing form carries a fresh key, so a form sent twice is recognised as one.
 templates.env.globals["idempotency_key"] = idempotency_key
 
@@ -75,6 +78,8 @@ templates.env.globals["REQUESTED_LABELS"] = REQUESTED_LABELS
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("session", session_of(request))
+    # Every business page announces the steps against misuse in force (read by check_session).
+    context.setdefault("standing_banner", standing_banner(request))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
@@ -125,7 +130,8 @@ async def business_page(business_id: str, request: Request, service: ServiceDep)
     page = await reads.public_reviews(service, business_id)
     if page is None:
         raise Refused(Refusal.BUSINESS_NOT_FOUND)
-    return render(request, "business.html", page=page)
+    warning = await service.standing.consumer_warning(business_id)
+    return render(request, "business.html", page=page, consumer_warning=warning)
 
 
 @router.get("/login", response_class=HTMLResponse)

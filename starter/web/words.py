@@ -14,6 +14,7 @@ from domain.enums import (
     Appellant,
     ContactStatus,
     Decision,
+    Finding,
     FlagReason,
     FlagStatus,
     Grounds,
@@ -21,12 +22,15 @@ from domain.enums import (
     ReportSource,
     ReportStatus,
     ReviewSource,
+    StandingStepKind,
+    StandingSubject,
+    StepEnd,
     SubReason,
     Visibility,
 )
 from domain.refusals import Refusal
 from starter.service import Notification
-from store.records import Event
+from store.records import Event, StandingStep
 
 # Keyed by the enum member itself, not its text: `ContactStatus.NO_RESPONSE` and
 # `Grounds.NO_RESPONSE` are both "no_response", and a StrEnum compares as its text.
@@ -79,6 +83,17 @@ _STATES: tuple[tuple[StrEnum, str], ...] = (
     (AppealStatus.DENIED, "Denied: the decision stands"),
     (AppealDecision.GRANT, "Grant: reverse the decision"),
     (AppealDecision.DENY, "Deny: the decision stands"),
+    (StandingSubject.BUSINESS, "A business"),
+    (StandingSubject.NOTIFIER, "A notifier"),
+    (StandingStepKind.WARNING, "Warning"),
+    (StandingStepKind.RESTRICTION, "Restriction"),
+    (StandingStepKind.CONSUMER_WARNING, "Consumer warning"),
+    (StandingStepKind.SUSPENSION, "Suspension"),
+    (Finding.REJECTED_FLAGS, "Too many flags rejected"),
+    (Finding.NEGATIVE_ONLY, "Flags almost only on 1- and 2-star reviews"),
+    (Finding.UNFOUNDED_NOTICES, "Too many notices found unfounded"),
+    (StepEnd.EXPIRED, "Expired"),
+    (StepEnd.LIFTED, "Lifted by a moderator"),
 )
 STATES = {(type(member), member.value): words for member, words in _STATES}
 
@@ -119,6 +134,8 @@ TOPICS = {
     "flag.awaiting_business": "the reviewer's silence",
     "flag.escalated": "the flag sent to the moderators",
     "flag.dropped": "the flag dropped",
+    "standing.step_taken": "a step taken against misuse",
+    "standing.step_ended": "a step against misuse ended",
 }
 RECIPIENTS = {
     "reviewer": "the reviewer",
@@ -147,7 +164,10 @@ def event_words(event: Event, contact_id: str) -> str:
     if event.type == "closed" and detail.get("by") == "report_window_over":
         return "Closed: the time to report ended"
     if event.type == "repaired" and detail.get("action") == "closed":
-        return "Its workflow was lost; closed by the operator, the review can be contacted again"
+        return (
+            "Its workflow was lost; closed by the operator, the review can be contacted again "
+            "after the cooldown"
+        )
     if event.type == "repaired":
         return "Its workflow was lost; started again by the operator"
     if event.type == "reported" and detail.get("grounds") in _GROUNDS:
@@ -167,6 +187,45 @@ def notification_words(note: Notification) -> str:
         status = "being retried"
     tries = f", {note.attempts} attempts" if note.attempts > 1 else ""
     return f"{kind} to {to} about {topic}: {status}{tries}"
+
+
+# The counts behind each finding, under the names the standing workflow records them with
+# (`StandingStep.figures`): the part found, the whole it is out of, and the sentence.
+FINDING_FIGURES = {
+    Finding.REJECTED_FLAGS: (
+        "rejected",
+        "decided",
+        "{part} of {whose} {whole} decided flags were rejected",
+    ),
+    Finding.NEGATIVE_ONLY: (
+        "negative",
+        "flags",
+        "{part} of {whose} {whole} flags were on 1- or 2-star reviews",
+    ),
+    Finding.UNFOUNDED_NOTICES: (
+        "rejected",
+        "decided",
+        "{part} of {whose} {whole} decided notices were found unfounded",
+    ),
+}
+# What a consumer reading the business's public page is told: why, never a figure.
+FINDING_FOR_CONSUMERS = {
+    Finding.REJECTED_FLAGS: "it repeatedly reported reviews that follow our guidelines,"
+    " asking for them to be removed",
+    Finding.NEGATIVE_ONLY: "it reported almost only its negative reviews, asking for them to be"
+    " removed",
+}
+
+
+def finding_words(step: StandingStep, whose: str = "your") -> str:
+    """What was found, with its figures: "6 of your 10 decided flags were rejected"."""
+    part, whole, sentence = FINDING_FIGURES[step.finding]
+    figures = step.figures
+    if part in figures and whole in figures:
+        return sentence.format(part=figures[part], whole=figures[whole], whose=whose)
+    # Figures under other names still read as words, never as a raw mapping.
+    counted = "; ".join(f"{_fallback(k).lower()}: {v}" for k, v in sorted(figures.items()))
+    return f"{say(step.finding)} ({counted})" if counted else say(step.finding)
 
 
 def _fallback(code: str) -> str:
