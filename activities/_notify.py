@@ -109,3 +109,37 @@ async def webhook(
         )
         keys.append(key)
     return keys
+
+
+async def tell_business(
+    conn: Connection,
+    *,
+    business: Business,
+    subject_id: str,
+    event_type: str,
+    text: Text,
+    data: dict[str, Any],
+    at: datetime,
+) -> list[str]:
+    """The business's email and its webhook endpoints' event about one step: their outbox keys."""
+    key = await email(
+        conn,
+        subject_id=subject_id,
+        event_type=event_type,
+        recipient_kind="business",
+        recipient_id=business.id,
+        to_address=business.email,
+        text=text,
+        at=at,
+    )
+    return [
+        key,
+        *await webhook(
+            conn,
+            business=business,
+            subject_id=subject_id,
+            event_type=event_type,
+            data=data,
+            at=at,
+        ),
+    ]

@@ -19,11 +19,12 @@ from domain.enums import (
     REVIEWER_CONTACTED_LABEL,
     Answer,
     ContactStatus,
+    GuardedAction,
     ReviewSource,
-    StandingStepKind,
     StandingSubject,
     Visibility,
 )
+from domain.ladder import REFUSED_WITH
 from domain.messages import (
     CloseInput,
     ContactStepInput,
@@ -228,21 +229,12 @@ class ContactActivities(ProcessSteps):
                 text = texts.contact_declined(business, reviewer, review)
             else:
                 text = texts.contact_no_response(business, reviewer, review)
-            key = await _notify.email(
-                conn,
-                subject_id=contact.id,
-                event_type=event_type,
-                recipient_kind="business",
-                recipient_id=business.id,
-                to_address=business.email,
-                text=text,
-                at=inp.at,
-            )
-            hooks = await _notify.webhook(
+            keys = await _notify.tell_business(
                 conn,
                 business=business,
                 subject_id=contact.id,
                 event_type=event_type,
+                text=text,
                 data={
                     "contact_id": contact.id,
                     "review_id": review.id,
@@ -259,8 +251,8 @@ class ContactActivities(ProcessSteps):
                 at=inp.at,
                 detail={"report_deadline": inp.report_deadline.isoformat()},
             )
-        await _notify.hand_over([key, *hooks], inp.delivery, self.hand_over)
-        return [key, *hooks]
+        await _notify.hand_over(keys, inp.delivery, self.hand_over)
+        return keys
 
     @activity.defn
     async def close_contact(self, inp: CloseInput) -> None:
@@ -314,21 +306,12 @@ class ContactActivities(ProcessSteps):
         )
         report = await reports.get_report(conn, inp.report_id)
         assert report is not None
-        key = await _notify.email(
-            conn,
-            subject_id=report.id,
-            event_type="report.opened",
-            recipient_kind="business",
-            recipient_id=business.id,
-            to_address=business.email,
-            text=texts.report_opened_for_business(business, review, report),
-            at=inp.at,
-        )
-        hooks = await _notify.webhook(
+        return await _notify.tell_business(
             conn,
             business=business,
             subject_id=report.id,
             event_type="report.opened",
+            text=texts.report_opened_for_business(business, review, report),
             data={
                 "report_id": report.id,
                 "contact_id": contact.id,
@@ -339,7 +322,6 @@ class ContactActivities(ProcessSteps):
             },
             at=inp.at,
         )
-        return [key, *hooks]
 
     @activity.defn
     async def start_report_workflow(self, inp: ReportWorkflowInput) -> None:
@@ -435,8 +417,8 @@ async def _refusal(
     if other is not None and other.id != contact_id:
         return Refusal.OPEN_CONTACT
     # After the open contact: the cooldown counts from a contact's end.
-    ended = await caps.last_contact_end(conn, review.id)
-    if ended is not None and at < ended + settings.contact_cooldown:
+    until = await caps.cooldown_ends(conn, review.id, settings.contact_cooldown)
+    if until is not None and at < until:
         return Refusal.CONTACT_COOLDOWN
     return None
 
@@ -446,9 +428,9 @@ async def _business_refusal(
 ) -> Refusal | None:
     """DESIGN rule 12: a business under restriction, or with the day's contacts opened, opens
     none; judged at ``at``, the workflow's time, which a test server may have moved on."""
-    restrictions = [StandingStepKind.RESTRICTION]
-    if await standing.in_force(conn, StandingSubject.BUSINESS, business_id, restrictions):
-        return Refusal.BUSINESS_RESTRICTED
+    action = GuardedAction.CONTACT
+    if await standing.blocking(conn, StandingSubject.BUSINESS, business_id, action):
+        return REFUSED_WITH[action]
     if await caps.contacts_full_until(conn, business_id, at=at, cap=settings.daily_contact_cap):
         return Refusal.DAILY_CAP
     return None

@@ -239,21 +239,12 @@ async def _tell_business(
 ) -> list[str]:
     """The business's email and webhook event for a step: ids, reason and status, never the
     explanation or what the reviewer wrote."""
-    key = await _notify.email(
-        conn,
-        subject_id=flag.id,
-        event_type=event.value,
-        recipient_kind="business",
-        recipient_id=business.id,
-        to_address=business.email,
-        text=text,
-        at=at,
-    )
-    hooks = await _notify.webhook(
+    return await _notify.tell_business(
         conn,
         business=business,
         subject_id=flag.id,
         event_type=event.value,
+        text=text,
         data={
             "flag_id": flag.id,
             "review_id": flag.review_id,
@@ -264,7 +255,6 @@ async def _tell_business(
         },
         at=at,
     )
-    return [key, *hooks]
 
 
 async def _flag(conn: Connection, flag_id: str) -> Flag:

@@ -29,6 +29,7 @@ from domain.enums import (
     StepEnd,
     WebhookEvent,
 )
+from domain.ladder import next_step
 from domain.messages import DeliveryPolicy
 from domain.standing_messages import (
     Assessed,
@@ -44,18 +45,9 @@ from domain.standing_messages import (
     SubjectInput,
 )
 from settings import Settings
-from store import accounts, findings, reports, standing
+from store import accounts, findings, outbox, reports, standing
 from store.connection import Connection
-from store.records import StandingStep
-
-# The ladder (DESIGN rule 12): the next step by how many steps still count (taken within
-# `ladder_memory`, not lifted).
-_BUSINESS_LADDER = (
-    StandingStepKind.WARNING,
-    StandingStepKind.RESTRICTION,
-    StandingStepKind.CONSUMER_WARNING,
-)
-_NOTIFIER_LADDER = (StandingStepKind.WARNING, StandingStepKind.SUSPENSION)
+from store.records import OutboxMessage, StandingStep
 
 
 def new_step_id() -> str:
@@ -89,8 +81,10 @@ class StandingActivities(ProcessSteps):
 
     @activity.defn(name="standing.expire")
     async def expire(self, inp: ExpireInput) -> None:
-        """Ends a step at its end, and tells the subject; a step lifted meanwhile is left as
-        the moderator left it."""
+        """Ends a step at its end, and tells the subject. A step lifted meanwhile is left as
+        the moderator left it, and the lift's own messages are handed over again: the last
+        safety net for a lift whose hand-over failed (a 503) and was never retried. Handing
+        over is idempotent, so a lift delivered long ago sends nothing again."""
         async with self.db.tx() as conn:
             step = await standing.get_step(conn, inp.step_id)
             if step is None:
@@ -100,9 +94,10 @@ class StandingActivities(ProcessSteps):
                 await standing.end_step(conn, step.id, at=step.ends_at, end=StepEnd.EXPIRED)
                 step = await standing.get_step(conn, step.id)
                 assert step is not None
-            if step.end_reason is not StepEnd.EXPIRED:
-                return
-            keys = await announce(conn, step, WebhookEvent.STANDING_STEP_ENDED, inp.at)
+            if step.end_reason is StepEnd.EXPIRED:
+                keys = await announce(conn, step, WebhookEvent.STANDING_STEP_ENDED, inp.at)
+            else:
+                keys = [m.key for m in await ended_messages(conn, [step.id])]
         await _notify.hand_over(keys, inp.delivery, self.hand_over)
 
     @activity.defn(name="standing.flag_opened")
@@ -186,8 +181,9 @@ async def _judge(conn: Connection, settings: Settings, inp: AssessInput) -> Stan
         for s in steps
         if s.taken_at >= inp.at - settings.ladder_memory and s.end_reason is not StepEnd.LIFTED
     ]
-    ladder = _BUSINESS_LADDER if inp.subject_kind is StandingSubject.BUSINESS else _NOTIFIER_LADDER
-    kind = ladder[min(len(counted), len(ladder) - 1)]
+    # The ladder's next step by how many steps still count (taken within `ladder_memory`, not
+    # lifted).
+    kind = next_step(inp.subject_kind, len(counted))
     return StandingStep(
         id=inp.step_id,
         subject_kind=inp.subject_kind,
@@ -271,25 +267,22 @@ async def announce(
     if business is None:
         raise RuntimeError(f"business {step.subject_id} is not in the store")
     text = (standing_texts.step_taken if taken else standing_texts.step_ended)(step, business.name)
-    key = await _notify.email(
-        conn,
-        subject_id=step.id,
-        event_type=event.value,
-        recipient_kind="business",
-        recipient_id=business.id,
-        to_address=business.email,
-        text=text,
-        at=at,
-    )
-    hooks = await _notify.webhook(
+    return await _notify.tell_business(
         conn,
         business=business,
         subject_id=step.id,
         event_type=event.value,
+        text=text,
         data=webhook_data(step),
         at=at,
     )
-    return [key, *hooks]
+
+
+async def ended_messages(conn: Connection, step_ids: list[str]) -> list[OutboxMessage]:
+    """The messages recorded about these steps' end, by an expiry or a lift (keyed on the
+    step: one set each)."""
+    about = await outbox.messages_about(conn, step_ids)
+    return [m for m in about if m.event_type == WebhookEvent.STANDING_STEP_ENDED.value]
 
 
 def webhook_data(step: StandingStep) -> dict[str, Any]:

@@ -71,6 +71,19 @@ def finding_words(step: StandingStep) -> str:
     )
 
 
+def _about(step: StandingStep) -> str:
+    """What a step is on: a business's account; a notifier has none, only their notices."""
+    if step.subject_kind is StandingSubject.BUSINESS:
+        return "on your account"
+    return "on the notices you send us"
+
+
+def _kept(step: StandingStep) -> str:
+    if step.subject_kind is StandingSubject.BUSINESS:
+        return "It stays in your account's record."
+    return "We keep a record of it, without your name or email address."
+
+
 def _greeting(subject_kind: StandingSubject, name: str | None) -> str:
     named = subject_kind is StandingSubject.BUSINESS and name
     return f"Hello {name},\n\n" if named else "Hello,\n\n"
@@ -80,7 +93,7 @@ def step_taken(step: StandingStep, name: str | None) -> Text:
     """To the business (``name``) or the notifier (no name) the step is about."""
     kind = _STEP_NAMES[step.kind]
     return Text(
-        subject=f"Reviewdesk: {kind} on your account, until {_when(step.ends_at)}",
+        subject=f"Reviewdesk: {kind} {_about(step)}, until {_when(step.ends_at)}",
         body=(
             _greeting(step.subject_kind, name)
             + f"We have given you {kind}, from {_when(step.taken_at)} until "
@@ -103,12 +116,12 @@ def step_ended(step: StandingStep, name: str | None) -> Text:
     else:
         why = f"It expired on {_when(step.ended_at or step.ends_at)}.\n\n"
     return Text(
-        subject=f"Reviewdesk: {kind} on your account has ended",
+        subject=f"Reviewdesk: {kind} {_about(step)} has ended",
         body=(
             _greeting(step.subject_kind, name)
             + f"The {kind.removeprefix('a ')} we gave you on {_when(step.taken_at)} has ended. "
             + why
-            + "It stays in your account's record.\n\n"
+            + f"{_kept(step)}\n\n"
             + _SIGN_OFF
         ),
     )

@@ -215,5 +215,13 @@ class StepEnd(StrEnum):
     LIFTED = "lifted"
 
 
+class GuardedAction(StrEnum):
+    """What a step of the ladder in force may block (``domain.ladder.BLOCKS``)."""
+
+    CONTACT = "contact"  # a business asks to contact a reviewer
+    FLAG = "flag"  # a business flags a review
+    NOTICE = "notice"  # a notifier sends a notice
+
+
 REVIEWER_CONTACTED_LABEL = "Reviewer contacted"
 REPORT_REASON = "This reviewer has not had a genuine buying or service experience."

@@ -25,12 +25,13 @@ from domain.enums import (
     FlagAction,
     FlagReason,
     FlagStatus,
+    GuardedAction,
     ReviewerAction,
-    StandingStepKind,
     StandingSubject,
     Visibility,
 )
 from domain.flag_messages import BusinessActInput, FlagWorkflowInput, ReviewerActInput
+from domain.ladder import REFUSED_WITH
 from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.caps import daily_cap_refused
@@ -464,9 +465,9 @@ async def _business_refused(
     conn: Connection, settings: Settings, business_id: str, at: datetime
 ) -> Refused | None:
     """DESIGN rule 12: a business under restriction, or with the day's flags made, flags none."""
-    restrictions = [StandingStepKind.RESTRICTION]
-    if await standing.in_force(conn, StandingSubject.BUSINESS, business_id, restrictions):
-        return Refused(Refusal.BUSINESS_RESTRICTED)
+    action = GuardedAction.FLAG
+    if await standing.blocking(conn, StandingSubject.BUSINESS, business_id, action):
+        return Refused(REFUSED_WITH[action])
     cap = settings.daily_flag_cap
     frees_at = await caps.flags_full_until(conn, business_id, at=at, cap=cap)
     return daily_cap_refused("flags", cap, frees_at, at) if frees_at else None

@@ -16,7 +16,8 @@ from temporalio.service import RPCError
 
 from delivery.links import Links
 from domain import notice_workflow_id
-from domain.enums import StandingStepKind, StandingSubject, Visibility
+from domain.enums import GuardedAction, StandingSubject, Visibility
+from domain.ladder import REFUSED_WITH
 from domain.notice_messages import NoticeWorkflowInput
 from domain.refusals import Refusal, Refused
 from settings import Settings
@@ -72,10 +73,9 @@ class Notices:
                 # DESIGN rule 12: a suspended notifier's notice is refused and not kept. Under
                 # the write lock, so a suspension taken a moment ago holds; after the retry's
                 # lookup above, so a notice accepted before it still answers as it did.
-                suspended = [StandingStepKind.SUSPENSION]
-                subject = StandingSubject.NOTIFIER
-                if await standing.in_force(conn, subject, notice.notifier_key or "", suspended):
-                    raise Refused(Refusal.NOTIFIER_SUSPENDED)
+                subject, action = StandingSubject.NOTIFIER, GuardedAction.NOTICE
+                if await standing.blocking(conn, subject, notice.notifier_key or "", action):
+                    raise Refused(REFUSED_WITH[action])
                 await notices.add_notice(conn, notice, idempotency_key=key)
         except Conflict:
             # The same key twice at once: the first one stands.

@@ -220,7 +220,7 @@ def expected_of(
 
 async def _steps_in_force(conn: Connection) -> list[StandingStep]:
     found: list[StandingStep] = []
-    while page := await standing.subjects_in_force(conn, limit=1000, offset=len(found)):
+    while page := await standing.steps_in_force(conn, limit=1000, offset=len(found)):
         found += page
     return found
 

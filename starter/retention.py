@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,10 +24,24 @@ CHECKPOINT_WAIT = timedelta(seconds=1)
 
 async def purge_due(db: Store, settings: Settings, at: datetime | None = None) -> retention.Purged:
     """Purges every case that ended `retention` or longer before ``at`` (now), with the files
-    of its emails: without an SMTP server they are the platform's copy of what was sent."""
+    of its emails: without an SMTP server they are the platform's copy of what was sent; and
+    forgets the notifiers no finding or ladder counts any more (`retention.forget_notifiers`)."""
     at = at or now()
     async with db.tx() as conn:
         purged = await retention.purge(conn, before=at - settings.retention, at=at)
+        forgotten = await retention.forget_notifiers(
+            conn,
+            keys_before=at - settings.misuse_window - settings.ladder_memory,
+            steps_before=at - settings.ladder_memory,
+            at=at,
+        )
+        purged = dataclasses.replace(
+            purged,
+            messages=purged.messages + forgotten.messages,
+            emails=purged.emails + forgotten.emails,
+            notifier_keys=forgotten.notifier_keys,
+            notifier_steps=forgotten.notifier_steps,
+        )
         # Before the commit: a crash between the two leaves rows still due, purged next time,
         # never a file that no purge would find again.
         await asyncio.to_thread(_remove_files, FileMailer(settings.mail_dir), purged.emails)

@@ -222,8 +222,8 @@ class Reviewdesk:
                 events = await history.history_of(conn, [contact_id])
                 assert request is not None
                 if refused.reason is Refusal.CONTACT_COOLDOWN:
-                    ended = await caps.last_contact_end(conn, request.review_id)
-                    until = ended + self.settings.contact_cooldown if ended else None
+                    cooldown = self.settings.contact_cooldown
+                    until = await caps.cooldown_ends(conn, request.review_id, cooldown)
                     raise cooldown_refused(until) from None
                 # Judged at the workflow's time, which a test server may have moved past this
                 # clock; counted again now, so a retry is told the time left.

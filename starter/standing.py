@@ -7,30 +7,30 @@ read from the store (``store.standing``)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
-from activities.standing import announce, signal_standing
+from activities.standing import announce, ended_messages, signal_standing
 from domain import message_workflow_id
 from domain.enums import StandingStepKind, StandingSubject, StepEnd, WebhookEvent
+from domain.ladder import blocks
 from domain.messages import MessageInput
 from domain.refusals import Refusal, Refused
 from settings import Settings
-from starter.unavailable import UNAVAILABLE_ERRORS, deadline
+from starter.temporal_calls import unavailable
+from starter.unavailable import deadline
 from starter.workflow_inputs import delivery_policy
-from store import Store, accounts, directory, outbox, standing
+from store import Store, accounts, directory, standing
 from store.connection import Connection
 from store.records import StandingStep, now
 
 NOTIFIER_NAME = "A notifier"
 # A moderator's note on a lift: required, and shown to the business (or notifier) it concerns.
 LIFT_NOTE_MAX = 2000
-
-log = logging.getLogger("reviewdesk.service")
 
 
 @dataclass
@@ -51,16 +51,28 @@ class StandingView:
 
     @property
     def restricted(self) -> bool:
-        """No new contacts or flags (a business), no notices (a notifier)."""
-        return self.has(StandingStepKind.RESTRICTION) or self.has(StandingStepKind.SUSPENSION)
+        """A step in force blocks what the subject does: new contacts or flags (a business),
+        notices (a notifier); ``domain.ladder.BLOCKS`` says which."""
+        return any(blocks(s.kind, self.subject_kind) for s in self.in_force)
 
 
 @dataclass
 class LadderRow:
-    """A step in force, with who it is about, for the moderators' view."""
+    """A business or notifier on the ladder, for the moderators' view: who it is (a notifier is
+    never named) and its steps in force, newest first."""
 
-    step: StandingStep
+    subject_kind: StandingSubject
+    subject_id: str
     name: str
+    steps: list[StandingStep]
+
+
+def ladder_row(steps: list[StandingStep], names: dict[str, str]) -> LadderRow:
+    """One subject's steps (at least one) as a row; ``names``: business names by id."""
+    first = steps[0]
+    business = first.subject_kind is StandingSubject.BUSINESS
+    name = names.get(first.subject_id, NOTIFIER_NAME) if business else NOTIFIER_NAME
+    return LadderRow(first.subject_kind, first.subject_id, name, steps)
 
 
 class Standing:
@@ -95,24 +107,16 @@ class Standing:
         return found[0] if found else None
 
     async def on_ladder(self, *, page: int = 1, per_page: int = 25) -> list[LadderRow]:
-        """Every step in force, newest first, with the business's name (a notifier has none)."""
+        """Every business and notifier with a step in force, the one with the newest step
+        first, a page of ``per_page`` of them; each named (a notifier is not) with its steps in
+        force."""
         async with self.db.read() as conn:
-            steps = await standing.subjects_in_force(
+            subjects = await standing.subjects_in_force(
                 conn, limit=per_page, offset=(max(page, 1) - 1) * per_page
             )
-            names = await directory.business_names(
-                conn,
-                [s.subject_id for s in steps if s.subject_kind is StandingSubject.BUSINESS],
-            )
-        return [
-            LadderRow(
-                step,
-                names.get(step.subject_id, NOTIFIER_NAME)
-                if step.subject_kind is StandingSubject.BUSINESS
-                else NOTIFIER_NAME,
-            )
-            for step in steps
-        ]
+            businesses = [s[0] for s in subjects if s[0].subject_kind is StandingSubject.BUSINESS]
+            names = await directory.business_names(conn, [s.subject_id for s in businesses])
+        return [ladder_row(steps, names) for steps in subjects]
 
     async def lift(
         self,
@@ -127,36 +131,40 @@ class Standing:
         """A moderator ends a step early (or every step in force, when none is named), with a
         note the subject is shown: the end, the email and the webhook event in one transaction.
 
-        Then the subject's standing workflow is told, so its timers follow; if that cannot be
-        sent now, the timer of a lifted step finds it ended and does nothing. Raises
-        ``ValueError`` for a note that is empty or longer than ``LIFT_NOTE_MAX``.
+        Then its messages are handed to delivery and the subject's standing workflow is told,
+        so its timers follow. If Temporal cannot be reached for that, ``Unavailable`` (503)
+        with the lift recorded: a retry with the same Idempotency-Key finds that lift and hands
+        over its messages and signals again; never retried, the lifted step's timer hands
+        them over at the step's original end. Raises ``ValueError`` for a note that is empty or
+        longer than ``LIFT_NOTE_MAX``.
         """
         if not note.strip() or len(note) > LIFT_NOTE_MAX:
             raise ValueError(f"a lift needs a note of 1 to {LIFT_NOTE_MAX} characters")
         at = now()
         async with self.db.tx() as conn:
             await self._subject_exists(conn, subject_kind, subject_id)
-            if idempotency_key and await standing.lifted_with_key(
-                conn, subject_kind, subject_id, moderator_id, idempotency_key
-            ):
-                lifted: list[StandingStep] = []  # a retry: the first try's answer
-            else:
-                lifted = await self._to_lift(conn, subject_kind, subject_id, step_id)
-            keys: list[tuple[str, str]] = []
-            for step in lifted:
-                await standing.end_step(
-                    conn, step.id, at=at, end=StepEnd.LIFTED, lifted_by=moderator_id, note=note
+            earlier = (
+                await standing.lifted_with_key(
+                    conn, subject_kind, subject_id, moderator_id, idempotency_key
                 )
-                if idempotency_key:
-                    await standing.set_lift_key(conn, step.id, idempotency_key)
-                ended = await standing.get_step(conn, step.id)
-                assert ended is not None
-                for key in await announce(conn, ended, WebhookEvent.STANDING_STEP_ENDED, at):
-                    message = await outbox.get_message(conn, key)
-                    assert message is not None
-                    keys.append((key, message.channel))
-        if lifted:
-            await self._after_lift(subject_kind, subject_id, keys)
+                if idempotency_key
+                else []
+            )
+            # A retry finds the first try's lift, and hands it over and signals again: the
+            # first try may have answered 503 before either was done.
+            lifted = earlier or await self._to_lift(conn, subject_kind, subject_id, step_id)
+            if not earlier:
+                for step in lifted:
+                    await standing.end_step(
+                        conn, step.id, at=at, end=StepEnd.LIFTED, lifted_by=moderator_id, note=note
+                    )
+                    if idempotency_key:
+                        await standing.set_lift_key(conn, step.id, idempotency_key)
+                    ended = await standing.get_step(conn, step.id)
+                    assert ended is not None
+                    await announce(conn, ended, WebhookEvent.STANDING_STEP_ENDED, at)
+            messages = await ended_messages(conn, [step.id for step in lifted])
+        await self._after_lift(subject_kind, subject_id, [(m.key, m.channel) for m in messages])
         if subject_kind is StandingSubject.BUSINESS:
             return await self.of_business(subject_id)
         return await self.of_notifier(subject_id)
@@ -191,9 +199,10 @@ class Standing:
     async def _after_lift(
         self, subject_kind: StandingSubject, subject_id: str, keys: list[tuple[str, str]]
     ) -> None:
-        """Hands the lift's messages to delivery and tells the standing workflow. The lift is
-        recorded already, so an outage here is logged, not the moderator's error: the expiry
-        timer finds the step ended and does nothing."""
+        """Hands the lift's messages to delivery and tells the standing workflow; each is
+        idempotent (one delivery workflow per message, a reload of the same timers), so a
+        retry does them again. Raises ``Unavailable`` when Temporal cannot be reached: the
+        moderator is told to try again, since nobody has been told of the lift yet."""
         from workflows.delivery import MessageDeliveryWorkflow
 
         s = self.settings
@@ -213,5 +222,6 @@ class Standing:
                 await signal_standing(
                     self.client, s, subject_kind, subject_id, task_queue=s.task_queue, changed=True
                 )
-        except UNAVAILABLE_ERRORS as err:
-            log.warning("a lift's messages or signal were not sent: %s", type(err).__name__)
+        except RPCError as err:
+            # Any other answer of Temporal's: a 503 too, never a 500 (as every service's).
+            raise unavailable(err) from None

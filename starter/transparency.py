@@ -39,6 +39,7 @@ from domain.enums import (
     StepEnd,
     SubReason,
 )
+from domain.ladder import LADDER
 from settings import Settings
 from store import Store
 from store import transparency as figures
@@ -48,14 +49,6 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # What a business can flag: a not-genuine report goes through a contact first (rule 8).
 FLAG_REASONS = tuple(r for r in FlagReason if r is not FlagReason.NOT_GENUINE)
-LADDER = {
-    StandingSubject.BUSINESS: (
-        StandingStepKind.WARNING,
-        StandingStepKind.RESTRICTION,
-        StandingStepKind.CONSUMER_WARNING,
-    ),
-    StandingSubject.NOTIFIER: (StandingStepKind.WARNING, StandingStepKind.SUSPENSION),
-}
 
 
 class PeriodInvalid(ValueError):

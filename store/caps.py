@@ -1,5 +1,6 @@
 """What the misuse guard counts (DESIGN rules 1 and 12): a business's new contacts and flags over
-a day, when a review's last contact ended, and a business's earlier flags of a review."""
+a day, when a review's last contact ended (and so its cooldown), and a business's earlier flags
+of a review."""
 
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ async def last_contact_end(conn: Connection, review_id: str) -> datetime | None:
         conn, "SELECT MAX(closed_at) FROM contacts WHERE review_id = ?", (review_id,)
     )
     return datetime.fromisoformat(row[0]) if row and row[0] is not None else None
+
+
+async def cooldown_ends(conn: Connection, review_id: str, cooldown: timedelta) -> datetime | None:
+    """When a new contact on the review becomes possible: ``cooldown`` after its last contact
+    ended (DESIGN rule 1); None if none has ended. The one place this end is computed, for the
+    refusal and for the words that say until when."""
+    ended = await last_contact_end(conn, review_id)
+    return ended + cooldown if ended is not None else None
 
 
 async def flagged_before(

@@ -79,15 +79,19 @@ async def flag_ratings(conn: Connection, business_id: str, since: datetime) -> R
 
 
 async def notice_outcomes(conn: Connection, notifier_key: str, since: datetime) -> Outcomes:
-    """The notifier's notices received since ``since`` whose report is decided, and how many of
-    those were rejected (manifestly unfounded, DSA art. 23)."""
+    """The notifier's cases since ``since`` that are decided, and how many of those were
+    rejected (manifestly unfounded, DSA art. 23).
+
+    A case is a report: the same notice sent again about the same review joins that review's
+    report, so it is one case however many times it was sent, decided once."""
     rejected_as, granted, upheld, rejected = _outcome_args()
     row = await fetch_one(
         conn,
         "SELECT CAST(COUNT(*) AS INTEGER) AS decided,"
         f" CAST(COALESCE(SUM({_REJECTED}), 0) AS INTEGER) AS rejected"
+        " FROM (SELECT DISTINCT r.id, r.status, r.decision_id"
         " FROM notices n JOIN reports r ON r.id = n.report_id"
-        " WHERE n.notifier_key = ? AND n.received_at >= ? AND r.status IN (?, ?)",
+        " WHERE n.notifier_key = ? AND n.received_at >= ? AND r.status IN (?, ?)) r",
         (rejected_as, granted, notifier_key, ts(since), upheld, rejected),
     )
     assert row is not None

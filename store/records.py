@@ -219,7 +219,8 @@ class Notice(BaseModel):
     received_at: datetime
     report_id: str | None = None
     purged_at: datetime | None = None
-    # Links.notifier_key of the address: kept after the purge, so the misuse guard still counts.
+    # Links.notifier_key of the address: kept after the purge while the misuse guard may still
+    # count it, then cleared (store.retention.forget_notifiers).
     notifier_key: str | None = None
 
 

@@ -68,11 +68,21 @@ class Purged:
     appeals: int = 0
     emails: tuple[str, ...] = field(default=(), repr=False)
     """The outbox keys of the emails purged, whose sent copies (files) go with them."""
+    # Notices whose notifier's key was cleared, notifiers' steps that no longer name anyone.
+    notifier_keys: int = 0
+    notifier_steps: int = 0
 
     @property
     def total(self) -> int:
         return (
-            self.requests + self.answers + self.messages + self.flags + self.notices + self.appeals
+            self.requests
+            + self.answers
+            + self.messages
+            + self.flags
+            + self.notices
+            + self.appeals
+            + self.notifier_keys
+            + self.notifier_steps
         )
 
 
@@ -130,3 +140,46 @@ async def purge(conn: Connection, *, before: datetime, at: datetime) -> Purged:
     )
     emails = tuple(key for key, channel in messages if channel == "email")
     return Purged(requests, answers, len(messages), flags, notices, appeals, emails)
+
+
+# What a notifier's step is known by once it links to no one.
+FORGOTTEN = "forgotten-"
+
+
+async def forget_notifiers(
+    conn: Connection, *, keys_before: datetime, steps_before: datetime, at: datetime
+) -> Purged:
+    """The misuse guard's memory of a notifier (DESIGN rule 12) ends too.
+
+    A purged notice received at or before ``keys_before`` (``misuse_window`` and
+    ``ladder_memory`` ago: no finding and no ladder counts it any more) loses its notifier's
+    key. A notifier's step that ended at or before ``steps_before`` (``ladder_memory`` ago: no
+    ladder counts it) stays for the transparency figures, under an id that links to no one;
+    its emails, sent long ago, lose their words and address as a purged case's do (one still
+    pending keeps them until it is sent)."""
+    keys = await conn.execute(
+        "UPDATE notices SET notifier_key = NULL WHERE notifier_key IS NOT NULL"
+        " AND purged_at IS NOT NULL AND received_at <= ?",
+        (ts(keys_before),),
+    )
+    due = (
+        "SELECT id FROM standing_steps WHERE subject_kind = 'notifier'"
+        f" AND ended_at IS NOT NULL AND ended_at <= ? AND subject_id NOT LIKE '{FORGOTTEN}%'"
+    )
+    emails = await conn.fetch_all(
+        f"UPDATE outbox SET recipient_id = '{FORGOTTEN}' || subject_id, body_text = '',"
+        " to_address = '', purged_at = COALESCE(purged_at, ?)"
+        f" WHERE channel = 'email' AND status <> 'pending' AND subject_id IN ({due})"
+        " RETURNING key",
+        (ts(at), ts(steps_before)),
+    )
+    steps = await conn.execute(
+        f"UPDATE standing_steps SET subject_id = '{FORGOTTEN}' || id WHERE id IN ({due})",
+        (ts(steps_before),),
+    )
+    return Purged(
+        messages=len(emails),
+        emails=tuple(str(row[0]) for row in emails),
+        notifier_keys=keys,
+        notifier_steps=steps,
+    )

@@ -11,7 +11,8 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from domain.enums import StandingStepKind, StandingSubject, StepEnd
+from domain.enums import GuardedAction, StandingStepKind, StandingSubject, StepEnd
+from domain.ladder import BLOCKS
 from store.connection import Connection, Row
 from store.records import StandingStep, fetch_all, fetch_one, ts
 
@@ -83,6 +84,15 @@ async def in_force(
     return [_step(r) for r in rows]
 
 
+async def blocking(
+    conn: Connection, subject_kind: StandingSubject, subject_id: str, action: GuardedAction
+) -> StandingStep | None:
+    """The newest step in force that blocks the subject's action (``domain.ladder.BLOCKS``), or
+    None while nothing does."""
+    found = await in_force(conn, subject_kind, subject_id, BLOCKS[action])
+    return found[0] if found else None
+
+
 async def end_step(
     conn: Connection,
     step_id: str,
@@ -107,15 +117,15 @@ async def set_lift_key(conn: Connection, step_id: str, key: str) -> None:
 
 async def lifted_with_key(
     conn: Connection, subject_kind: StandingSubject, subject_id: str, moderator_id: str, key: str
-) -> bool:
-    """Whether this moderator's lift under this Idempotency-Key happened already."""
-    row = await fetch_one(
+) -> list[StandingStep]:
+    """The steps this moderator's lift under this Idempotency-Key ended (none: not yet)."""
+    rows = await fetch_all(
         conn,
-        "SELECT 1 FROM standing_steps WHERE subject_kind = ? AND subject_id = ?"
-        " AND lifted_by = ? AND lift_key = ?",
+        f"SELECT {_COLUMNS} FROM standing_steps WHERE subject_kind = ? AND subject_id = ?"
+        " AND lifted_by = ? AND lift_key = ? ORDER BY taken_at DESC, id DESC",
         (subject_kind.value, subject_id, moderator_id, key),
     )
-    return row is not None
+    return [_step(r) for r in rows]
 
 
 async def steps_between(conn: Connection, start: datetime, end: datetime) -> list[StandingStep]:
@@ -129,8 +139,8 @@ async def steps_between(conn: Connection, start: datetime, end: datetime) -> lis
     return [_step(r) for r in rows]
 
 
-async def subjects_in_force(conn: Connection, *, limit: int, offset: int = 0) -> list[StandingStep]:
-    """Every step in force, newest first, a page at a time: the moderators' view of the ladder."""
+async def steps_in_force(conn: Connection, *, limit: int, offset: int = 0) -> list[StandingStep]:
+    """Every step in force, newest first, a page at a time: what reconcile checks."""
     rows = await fetch_all(
         conn,
         f"SELECT {_COLUMNS} FROM standing_steps WHERE ended_at IS NULL"
@@ -138,3 +148,34 @@ async def subjects_in_force(conn: Connection, *, limit: int, offset: int = 0) ->
         (limit, offset),
     )
     return [_step(r) for r in rows]
+
+
+async def subjects_in_force(
+    conn: Connection, *, limit: int, offset: int = 0
+) -> list[list[StandingStep]]:
+    """The businesses and notifiers with a step in force, a page of subjects at a time, the one
+    with the newest step first; each with its steps in force, newest first. The moderators' view
+    of the ladder: a business with a warning and a restriction in force is one subject."""
+    subjects = await fetch_all(
+        conn,
+        "SELECT subject_kind, subject_id, MAX(taken_at) AS latest FROM standing_steps"
+        " WHERE ended_at IS NULL GROUP BY subject_kind, subject_id"
+        " ORDER BY latest DESC, subject_kind, subject_id LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    if not subjects:
+        return []
+    wanted = [(r[0], r[1]) for r in subjects]
+    either = " OR ".join("(subject_kind = ? AND subject_id = ?)" for _ in wanted)
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM standing_steps WHERE ended_at IS NULL AND ({either})"
+        " ORDER BY taken_at DESC, id DESC",
+        tuple(v for pair in wanted for v in pair),
+    )
+    steps: dict[tuple[str, str], list[StandingStep]] = {pair: [] for pair in wanted}
+    for row in rows:
+        step = _step(row)
+        steps[step.subject_kind.value, step.subject_id].append(step)
+    # A subject whose last step ended between the two reads is left out, not shown empty.
+    return [found for found in steps.values() if found]

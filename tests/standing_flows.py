@@ -23,6 +23,7 @@ from domain.enums import (
     ReviewSource,
     StandingStepKind,
     StandingSubject,
+    StepEnd,
     SubReason,
 )
 from domain.standing_messages import AssessSignal, StandingInput
@@ -111,6 +112,19 @@ async def warning_expired(h: Harness) -> Journey:
     warning = (await _steps(h, w.business, before + 1))[0]
     assert warning.kind is StandingStepKind.WARNING
     await h.env.sleep(warning.ends_at - await h.env.get_current_time() + timedelta(minutes=1))
+
+    async def ended() -> StandingStep | None:
+        async with h.db.read() as conn:
+            step = await standing.get_step(conn, warning.id)
+        return step if step is not None and not step.in_force else None
+
+    expired: StandingStep = await h.eventually(ended)
+    # Ended by its timer, at its own end, and the business told once.
+    assert (expired.end_reason, expired.ended_at) == (StepEnd.EXPIRED, warning.ends_at)
+    told = [
+        m for m in await h.messages("standing.step_ended", "business") if m.subject_id == warning.id
+    ]
+    assert len(told) == 1 and "expired" in told[0].body_text
     return Journey(
         workflows={"standing": standing_workflow_id(StandingSubject.BUSINESS.value, w.business)},
         ids=[warning.id],

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from delivery.links import Links, Purpose
 from domain.enums import AppealStatus, Decision, Visibility
 from store import appeals
 from tests.conftest import Harness
 from tests.test_appeals import WHY, _decided, _removal_statement
-from tests.web import web_client
-
-
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    api.cookies.clear()
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
+from tests.web import sign_in, web_client
 
 
 def _field(page: str, name: str) -> str:
@@ -67,7 +58,7 @@ async def test_reviewer_appeals_a_removal_through_the_link_and_a_second_moderato
         assert 'name="statement"' not in after.text
 
         # The first moderator sees the appeal but cannot decide it.
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         assert 'href="/moderation/appeals"' in (await api.get("/moderation")).text
         queue = await api.get("/moderation/appeals")
         assert WHY in queue.text and "The reviewer" in queue.text
@@ -79,7 +70,7 @@ async def test_reviewer_appeals_a_removal_through_the_link_and_a_second_moderato
         mine = await api.get(f"/moderation/appeals/{appeal.id}/decide?decision=grant")
         assert mine.status_code == 409
 
-        await _sign_in(api, w.keys[w.second_moderator])
+        await sign_in(api, w.keys[w.second_moderator])
         queue = await api.get("/moderation/appeals")
         assert f'href="/moderation/appeals/{appeal.id}/decide?decision=grant"' in queue.text
         ask = await api.get(f"/moderation/appeals/{appeal.id}/decide?decision=grant")
@@ -109,9 +100,9 @@ async def test_business_appeals_a_rejection_from_its_contact_page_after_a_confir
     assert view.decision is not None and view.contact is not None
     url = f"/dashboard/decisions/{view.decision.id}/appeal"
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.other_business])
+        await sign_in(api, w.keys[w.other_business])
         assert (await api.get(url)).status_code == 404  # not theirs: as if absent
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         contact = await api.get(f"/dashboard/contacts/{view.contact.id}")
         assert f'href="{url}"' in contact.text
         form = await api.get(url)

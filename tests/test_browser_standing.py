@@ -117,14 +117,16 @@ async def test_a_restricted_business_reads_its_standing_and_a_moderator_lifts_it
     await sign_in(moderator, base, w.keys[w.moderator])
     await moderator.locator("a", has_text="The misuse ladder").click()
     await expect(moderator.locator("h1")).to_have_text("The misuse ladder")
+    # One card per business, each step in force in it with its own lift form.
     row = moderator.locator(f"[data-step='{restriction.id}']")
-    await expect(row).to_contain_text(f"Shop {w.business}")
+    card = moderator.locator(".subject", has=row)
+    await expect(card).to_contain_text(f"Shop {w.business}")
     await expect(row).to_contain_text("6 of its 10 decided flags were rejected")
-    await expect(moderator.locator(f"[data-step='{consumer_warning.id}']")).to_contain_text(
-        f"Shop {w.other_business}"
-    )
+    await expect(
+        moderator.locator(".subject", has=moderator.locator(f"[data-step='{consumer_warning.id}']"))
+    ).to_contain_text(f"Shop {w.other_business}")
     await shot(moderator, "18-05-moderation-ladder")
-    await row.locator("summary", has_text="Lift early").click()
+    await row.locator("summary", has_text="Lift this restriction early").click()
     await row.locator("textarea").fill(NOTE)
     await shot(moderator, "18-06-moderation-lift-note")
     await row.locator("button", has_text="Continue").click()

@@ -5,7 +5,6 @@ per reason, and a restricted business or a suspended notifier turned away with n
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from starter.inputs import ContactRequestBody
 from store import contacts, flags, reviews, standing
 from store.records import Flag, StandingStep, now
 from tests.conftest import Harness
-from tests.web import as_, web_client
+from tests.web import as_, csrf_of, sign_in, web_client
 
 ASK = ContactRequestBody(message="Could you tell us your order number?")
 PERSONAL = FlagBody(reason=FlagReason.PERSONAL_INFORMATION, explanation="It names our manager.")
@@ -131,18 +130,6 @@ async def _notices_stored(h: Harness) -> int:
     return int(row[0])
 
 
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
 def _step(subject: StandingSubject, subject_id: str, kind: StandingStepKind) -> StandingStep:
     taken = now()
     return StandingStep(
@@ -194,11 +181,11 @@ async def test_the_101st_contact_in_a_day_is_refused_429_until_the_oldest_leaves
         assert 1 <= int(again.headers["Retry-After"]) <= retry_after
 
         # The dashboard's "Find reviewer" form says it in words, and when.
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         board = await api.get("/dashboard")
         page = await api.post(
             f"/dashboard/reviews/{fresh[3]}/contact",
-            data={"csrf": _csrf(board.text), "message": ASK.message},
+            data={"csrf": csrf_of(board.text), "message": ASK.message},
         )
         assert page.status_code == 429 and int(page.headers["Retry-After"]) <= retry_after
         assert "asked to contact 100 reviewers in the last 24 hours" in page.text
@@ -241,10 +228,10 @@ async def test_the_21st_flag_in_a_day_is_refused_429_on_the_api_and_the_page(
         assert await _flags_of(h, w.review["organic2"]) == 0
 
         # The same on the flag form, in words.
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         form = await api.get(f"/dashboard/reviews/{w.review['organic2']}/flag")
         fields = {
-            "csrf": _csrf(form.text),
+            "csrf": csrf_of(form.text),
             "reason": PERSONAL.reason.value,
             "explanation": PERSONAL.explanation,
             "confirmed": "yes",
@@ -326,6 +313,31 @@ async def test_a_restricted_business_can_neither_contact_nor_flag_until_the_step
         opened = await api.post(contact_url, json=contact, headers=headers)
         assert opened.status_code == 201, opened.text
         flagged = await api.post(flag_url, json=flag, headers=headers)
+        assert flagged.status_code == 201, flagged.text
+
+
+async def test_a_warned_business_with_a_consumer_warning_still_contacts_and_flags(
+    skipping: Harness,
+) -> None:
+    """Only a restriction blocks (``domain.ladder.BLOCKS``): a warning and a consumer warning are
+    words, to the business and to its readers, not a block."""
+    h, w = skipping, skipping.world
+    async with h.db.tx() as conn:
+        for kind in (StandingStepKind.WARNING, StandingStepKind.CONSUMER_WARNING):
+            await standing.add_step(conn, _step(StandingSubject.BUSINESS, w.business, kind))
+    headers = as_(w.keys[w.business])
+    async with web_client(h) as api:
+        opened = await api.post(
+            f"/api/v1/reviews/{w.review['organic']}/contacts",
+            json=ASK.model_dump(mode="json"),
+            headers=headers,
+        )
+        assert opened.status_code == 201, opened.text
+        flagged = await api.post(
+            f"/api/v1/reviews/{w.review['organic2']}/flags",
+            json=PERSONAL.model_dump(mode="json"),
+            headers=headers,
+        )
         assert flagged.status_code == 201, flagged.text
 
 

@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from delivery.links import Links, Purpose
 from domain.enums import FlagReason, FlagStatus
 from starter.flag_inputs import FlagBody
 from tests.conftest import Harness
-from tests.web import web_client
+from tests.web import csrf_of, sign_in, web_client
 
 EXPLANATION = "It gives the mobile number of our manager."
-
-
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 async def test_business_flags_a_review_after_a_confirmation_and_drops_it_after_the_edit(
@@ -34,7 +20,7 @@ async def test_business_flags_a_review_after_a_confirmation_and_drops_it_after_t
     h, w = live, live.world
     review_id = w.review["organic"]
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         board = (await api.get("/dashboard")).text
         assert f'href="/dashboard/reviews/{review_id}/flag"' in board
         assert f'href="/dashboard/reviews/{w.review["removed"]}/flag"' not in board
@@ -43,7 +29,7 @@ async def test_business_flags_a_review_after_a_confirmation_and_drops_it_after_t
         form = await api.get(f"/dashboard/reviews/{review_id}/flag")
         assert form.status_code == 200 and "Personal information" in form.text
         assert "Not based on a genuine experience" not in form.text  # that goes by a contact
-        csrf = _csrf(form.text)
+        csrf = csrf_of(form.text)
         fields = {"csrf": csrf, "reason": "personal_information", "explanation": EXPLANATION}
         url = f"/dashboard/reviews/{review_id}/flag"
         harmful = await api.post(url, data={**fields, "reason": "harmful_or_illegal"})
@@ -96,14 +82,14 @@ async def test_business_flags_a_review_after_a_confirmation_and_drops_it_after_t
     assert (await h.review(review_id)).text == "Lovely bread."
 
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         page = (await api.get(f"/dashboard/flags/{flag.id}")).text
         assert "The reviewer edited the review" in page
         assert "Lovely bread." in page
         confirm = await api.get(f"/dashboard/flags/{flag.id}/drop")
         assert confirm.status_code == 200 and "Yes, drop the flag" in confirm.text
         dropped = await api.post(
-            f"/dashboard/flags/{flag.id}/drop", data={"csrf": _csrf(confirm.text)}
+            f"/dashboard/flags/{flag.id}/drop", data={"csrf": csrf_of(confirm.text)}
         )
         assert dropped.status_code == 303
         page = (await api.get(dropped.headers["location"])).text
@@ -120,7 +106,7 @@ async def test_flag_pages_show_nothing_of_another_business(live: Harness) -> Non
     flag = (await h.service.flags.flag(w.business, w.review["organic"], body)).flag
     async with web_client(h) as api:
         assert (await api.get("/dashboard/flags")).status_code == 401
-        await _sign_in(api, w.keys[w.other_business])
+        await sign_in(api, w.keys[w.other_business])
         peek = await api.get(f"/dashboard/flags/{flag.id}")
         assert peek.status_code == 404 and "Not us" not in peek.text
         assert (await api.get(f"/dashboard/reviews/{w.review['organic']}/flag")).status_code == 404

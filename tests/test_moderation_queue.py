@@ -17,7 +17,7 @@ from starter.workflow_inputs import report_input, report_sla
 from store import moderation, reports, reviews
 from store.records import Report, now, ts
 from tests.conftest import Harness
-from tests.web import as_, web_client
+from tests.web import as_, sign_in, web_client
 from workflows.report import ReviewReportWorkflow
 
 FLAG_EXPLANATION = "The review prints the home address of our manager."
@@ -96,12 +96,6 @@ async def _notice(h: Harness, report: Report, at: datetime) -> None:
         )
 
 
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
-
-
 def _cards(page: str) -> list[tuple[str, str]]:
     """The queue's cards in page order: (report id, the card's HTML)."""
     return re.findall(r'<section class="card" data-report="([^"]+)">(.*?)</section>', page, re.S)
@@ -167,7 +161,7 @@ async def test_queue_puts_high_priority_first_then_oldest_and_filters_by_reason_
         business = await api.get("/api/v1/reports", headers=as_(w.keys[w.business]))
         assert business.status_code in (401, 403)
 
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         page = (await api.get("/moderation")).text
         assert [rid for rid, _ in _cards(page)] == [r["id"] for r in everything]
         cards = dict(_cards(page))
@@ -216,7 +210,7 @@ async def test_queue_pages_keep_their_filters(live: Harness) -> None:
             age=timedelta(minutes=100 - i),
         )
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         first = (await api.get("/moderation?reason=wrong_business")).text
         assert len(_cards(first)) == 50
         [next_link] = re.findall(r'<a href="([^"]+)" rel="next">', first)
@@ -247,7 +241,7 @@ async def test_legal_ground_is_kept_with_an_upheld_harmful_report_and_shown_once
     await _running(h, report)
     law = "Defamation Act 2013, section 1"
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         form = (await api.get(f"/moderation/reports/{report.id}/decide?decision=uphold")).text
         assert "Law broken, if illegal" in form and 'name="legal_ground"' in form
         reject_form = (
@@ -345,5 +339,5 @@ async def test_legal_ground_is_refused_with_a_rejection_or_for_another_reason(
 
 
 async def _form(api: httpx.AsyncClient, h: Harness, report: Report) -> httpx.Response:
-    await _sign_in(api, h.world.keys[h.world.moderator])
+    await sign_in(api, h.world.keys[h.world.moderator])
     return await api.get(f"/moderation/reports/{report.id}/decide?decision=uphold")

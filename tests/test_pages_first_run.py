@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -14,13 +13,7 @@ from starter.inputs import EMPTY_REPLY, ContactRequestBody, ReplyBody, ReportBod
 from starter.web.words import say
 from tests.conftest import Harness
 from tests.flows import MODERATOR_NOTE, replied_then_rejected
-from tests.web import web_client
-
-
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
+from tests.web import sign_in, web_client
 
 
 def test_a_reply_must_share_something_and_blank_fields_do_not_count() -> None:
@@ -68,7 +61,7 @@ async def test_a_contacts_own_page_is_for_its_business_only(live: Harness) -> No
     journey = await replied_then_rejected(h)
     async with web_client(h) as api:
         assert (await api.get(f"/dashboard/contacts/{journey.contact_id}")).status_code == 401
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         page = await api.get(f"/dashboard/contacts/{journey.contact_id}")
         assert page.status_code == 200
         text = page.text.replace("&#39;", "'")
@@ -83,7 +76,7 @@ async def test_a_contacts_own_page_is_for_its_business_only(live: Harness) -> No
         board = (await api.get("/dashboard")).text
         assert f'href="/dashboard/contacts/{journey.contact_id}"' in board
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.other_business])
+        await sign_in(api, w.keys[w.other_business])
         for path in ("", "/report", "/close"):
             other = await api.get(f"/dashboard/contacts/{journey.contact_id}{path}")
             assert other.status_code == 404 and "Review organic" not in other.text
@@ -99,7 +92,7 @@ async def test_report_close_and_decisions_are_asked_for_on_a_page_that_changes_n
         )
     ).contact
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         # While the reviewer may still answer, a report is not offered: the page says why.
         early = await api.get(f"/dashboard/contacts/{contact.id}/report")
         assert early.status_code == 409 and "still has time to reply" in early.text
@@ -116,7 +109,7 @@ async def test_report_close_and_decisions_are_asked_for_on_a_page_that_changes_n
 
     report = await h.service.report(w.business, contact.id, ReportBody(grounds=Grounds.NO_RESPONSE))
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         queue = (await api.get("/moderation")).text
         decide = f"/moderation/reports/{report.report.id}/decide?decision=uphold"
         assert f'href="{decide}"' in queue

@@ -14,8 +14,12 @@ from domain.enums import (
     Answer,
     ContactStatus,
     Decision,
+    Finding,
     FlagReason,
     ReviewerAction,
+    StandingStepKind,
+    StandingSubject,
+    StepEnd,
     SubReason,
 )
 from domain.refusals import Refused
@@ -25,8 +29,18 @@ from starter.inputs import ContactRequestBody, DecisionBody
 from starter.notice_inputs import NoticeBody
 from starter.retention import purge_due
 from starter.web.schemas import ContactOut
-from store import Database, contacts, flags, history, notices, outbox, reports, retention
-from store.records import Event, OutboxMessage, now
+from store import (
+    Database,
+    contacts,
+    flags,
+    history,
+    notices,
+    outbox,
+    reports,
+    retention,
+    standing,
+)
+from store.records import Event, Notice, OutboxMessage, StandingStep, now
 from tests import flows
 from tests.conftest import Harness
 from tests.web import as_, web_client
@@ -324,3 +338,103 @@ async def test_flags_notices_and_their_emails_are_purged_after_their_report_is_d
     async with h.db.read() as conn:
         report = await reports.get_report(conn, report_id)
     assert report is not None and report.decision_id is not None
+
+
+async def test_a_notifiers_key_and_steps_are_forgotten_once_no_finding_or_ladder_counts_them(
+    db: Database, settings: Settings
+) -> None:
+    """A purged notice loses its notifier's key `misuse_window + ladder_memory` after it was
+    received; a notifier's step ended `ladder_memory` ago stays, counted by the transparency
+    figures, under an id that links to no one, and its email loses its words and address."""
+    w = await make_world(db)
+    at = now()
+    key = Links.of(settings).notifier_key("olga.notifier@people.example")
+    forgotten_before = settings.misuse_window + settings.ladder_memory
+    day = timedelta(days=1)
+
+    def notice(notice_id: str, received: datetime) -> Notice:
+        return Notice(
+            id=notice_id,
+            review_id=w.review["organic"],
+            sub_reason=SubReason.DEFAMATION,
+            explanation="Calls a named person a thief.",
+            name="Olga",
+            email="olga.notifier@people.example",
+            good_faith=True,
+            received_at=received,
+            notifier_key=key,
+        )
+
+    def step(step_id: str, ended: datetime | None, kind: StandingSubject) -> StandingStep:
+        taken = (ended or at) - timedelta(days=30)
+        return StandingStep(
+            id=step_id,
+            subject_kind=kind,
+            subject_id=key if kind is StandingSubject.NOTIFIER else w.business,
+            kind=StandingStepKind.WARNING,
+            finding=Finding.UNFOUNDED_NOTICES,
+            figures={"decided": 5, "rejected": 5},
+            taken_at=taken,
+            ends_at=taken + timedelta(days=30),
+        )
+
+    old_end, recent_end = at - settings.ladder_memory - day, at - settings.ladder_memory + day
+    steps = {
+        "old": step("st_ret_old", old_end, StandingSubject.NOTIFIER),
+        "recent": step("st_ret_recent", recent_end, StandingSubject.NOTIFIER),
+        "business": step("st_ret_business", old_end, StandingSubject.BUSINESS),
+    }
+    mail = OutboxMessage(
+        key="st_ret_old:standing.step_ended:notifier",
+        channel="email",
+        subject_id="st_ret_old",
+        event_type="standing.step_ended",
+        recipient_kind="notifier",
+        recipient_id=key,
+        to_address="olga.notifier@people.example",
+        subject="Reviewdesk: a warning on the notices you send us has ended",
+        body_text="Hello, the warning we gave you has ended.",
+        created_at=old_end,
+    )
+    async with db.tx() as conn:
+        await notices.add_notice(
+            conn, notice("nt_ret_old", at - forgotten_before - day), idempotency_key=None
+        )
+        await notices.add_notice(
+            conn, notice("nt_ret_recent", at - forgotten_before + day), idempotency_key=None
+        )
+        for s in steps.values():
+            await standing.add_step(conn, s)
+            assert s.ended_at is None
+            await standing.end_step(conn, s.id, at=s.ends_at, end=StepEnd.EXPIRED)
+        await outbox.enqueue(conn, mail)
+        await outbox.mark_sent(conn, mail.key, old_end)
+    copy = FileMailer(settings.mail_dir).path_for(mail.key)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text("To: olga.notifier@people.example")
+
+    purged = await purge_due(db, settings, at=at)
+    assert (purged.notifier_keys, purged.notifier_steps) == (1, 1)
+    async with db.read() as conn:
+        old = await notices.get_notice(conn, "nt_ret_old")
+        recent = await notices.get_notice(conn, "nt_ret_recent")
+        kept = await standing.steps_of(conn, StandingSubject.NOTIFIER, key)
+        anonymous = await standing.get_step(conn, "st_ret_old")
+        business = await standing.get_step(conn, "st_ret_business")
+        counted = await standing.steps_between(conn, at - timedelta(days=3650), at)
+        sent = await outbox.get_message(conn, mail.key)
+    # Both notices were purged (their case ended `retention` ago); only the old one's key goes.
+    assert old is not None and old.purged_at is not None and old.notifier_key is None
+    assert recent is not None and recent.purged_at is not None and recent.notifier_key == key
+    # The notifier's recent step still counts on their ladder; the old one names no one.
+    assert [s.id for s in kept] == ["st_ret_recent"]
+    assert anonymous is not None and anonymous.subject_id == "forgotten-st_ret_old"
+    assert (anonymous.kind, anonymous.end_reason) == (StandingStepKind.WARNING, StepEnd.EXPIRED)
+    assert business is not None and business.subject_id == w.business
+    assert {s.id for s in counted} >= {"st_ret_old", "st_ret_recent", "st_ret_business"}
+    assert sent is not None and sent.purged_at is not None
+    assert (sent.to_address, sent.body_text, sent.recipient_id) == ("", "", "forgotten-st_ret_old")
+    assert not copy.exists()
+    # Run again, it finds nothing more to forget.
+    again = await purge_due(db, settings, at=at)
+    assert (again.notifier_keys, again.notifier_steps) == (0, 0)

@@ -8,19 +8,24 @@ Thresholds are settings, lowered here so a finding takes a few flags or notices.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
-from delivery.links import Links
-from domain import moderation_workflow_id, standing_workflow_id
+from delivery.links import Links, Purpose
+from domain import flag_workflow_id, moderation_workflow_id, standing_workflow_id
 from domain.enums import (
+    AppealDecision,
+    AppealStatus,
     Decision,
     Finding,
     FlagReason,
+    Restriction,
     ReviewSource,
     StandingStepKind,
     StandingSubject,
@@ -30,10 +35,13 @@ from domain.enums import (
 from domain.refusals import Refusal, Refused
 from domain.standing_messages import AssessSignal, StandingInput
 from settings import Settings
+from starter.appeal_inputs import AppealBody, AppealDecisionBody
 from starter.flag_inputs import FlagBody
 from starter.inputs import ContactRequestBody, DecisionBody
 from starter.notice_inputs import NoticeBody
-from store import Store, reviews, standing
+from starter.service import Reviewdesk
+from starter.unavailable import Unavailable
+from store import Store, reviews, standing, statements
 from store import webhooks as stored_webhooks
 from store.records import StandingStep, now
 from tests.conftest import Harness, Running
@@ -314,6 +322,124 @@ async def test_flagging_only_one_and_two_star_reviews_is_found_as_misuse(skippin
     assert "1 or 2 star" in mail.body_text
 
 
+async def test_a_granted_appeal_turns_an_upheld_flag_rejected_and_warns_without_a_new_flag(
+    skipping: Harness,
+) -> None:
+    h, w = skipping, skipping.world
+    # Two flags upheld, then one rejected: one of three rejected, below half.
+    upheld = await _flags_decided(h, 2, Decision.UPHOLD)
+    decided = [*upheld, *await _flags_decided(h, 1, Decision.REJECT)]
+    for report_id in decided:
+        await h.client.get_workflow_handle(moderation_workflow_id(report_id)).result()
+    await h.client.get_workflow_handle(
+        standing_workflow_id(StandingSubject.BUSINESS.value, w.business)
+    ).result()
+    async with h.db.read() as conn:
+        assert await standing.steps_of(conn, StandingSubject.BUSINESS, w.business) == []
+        found = await statements.statements_of_report(conn, upheld[0])
+    # The reviewer appeals the removal; another moderator grants it: two of three rejected.
+    [removal] = [s for s in found if s.restriction is Restriction.REMOVED]
+    token = Links.of(h.settings).token(Purpose.APPEAL, removal.id)
+    appealed = await h.service.appeals.by_reviewer(
+        token, AppealBody(statement="My review was an honest account of my visit.")
+    )
+    granted = await h.service.appeals.decide(
+        w.second_moderator,
+        appealed.appeal.id,
+        AppealDecisionBody(decision=AppealDecision.GRANT, note="An honest account."),
+    )
+    assert granted.appeal.status is AppealStatus.GRANTED
+    [warning] = await _steps(h, 1)
+    assert (warning.kind, warning.finding) == (StandingStepKind.WARNING, Finding.REJECTED_FLAGS)
+    assert warning.figures == {"decided": 3, "rejected": 2}
+
+
+async def _flags_told_standing(h: Harness, flag_ids: list[str]) -> None:
+    """Waits until each flag's workflow has told the business's standing of it, and the
+    standing has judged and ended: nothing is left for a later flag to be judged with."""
+    for flag_id in flag_ids:
+        handle = h.client.get_workflow_handle(flag_workflow_id(flag_id))
+
+        async def told(handle: Any = handle) -> bool:
+            events = (await handle.fetch_history()).events
+            scheduled = {
+                e.event_id
+                for e in events
+                if e.HasField("activity_task_scheduled_event_attributes")
+                and e.activity_task_scheduled_event_attributes.activity_type.name
+                == "standing.flag_opened"
+            }
+            return any(
+                e.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+                for e in events
+                if e.HasField("activity_task_completed_event_attributes")
+            )
+
+        await h.eventually(told)
+    await h.client.get_workflow_handle(
+        standing_workflow_id(StandingSubject.BUSINESS.value, h.world.business)
+    ).result()
+
+
+async def test_negative_only_just_below_the_share_is_no_finding_and_at_it_is(
+    time_env: Any, db: Store, settings: Settings
+) -> None:
+    """With ``misuse_min_flags`` 9 and the default share of 0.9: eight of nine flags on 1-2
+    star reviews (0.89) is not misuse; a tenth makes nine of ten (0.9), which is."""
+    assert settings.misuse_negative_share == 0.9
+    nine = settings.model_copy(update={"misuse_min_flags": 9})
+    async with Running(time_env, db, nine) as h:
+        w = h.world
+        below = [*await _reviews(h, 1, 5), *await _reviews(h, 8, 2)]
+        flag_ids = [(await h.service.flags.flag(w.business, r, PERSONAL)).flag.id for r in below]
+        await _flags_told_standing(h, flag_ids)
+        async with h.db.read() as conn:
+            assert await standing.steps_of(conn, StandingSubject.BUSINESS, w.business) == []
+        [review_id] = await _reviews(h, 1, 1)
+        await h.service.flags.flag(w.business, review_id, PERSONAL)
+        [warning] = await _steps(h, 1)
+        assert warning.finding is Finding.NEGATIVE_ONLY
+        assert warning.figures == {"flags": 10, "negative": 9}
+
+
+async def test_an_assess_carried_across_continue_as_new_produces_its_finding(
+    skipping: Harness,
+) -> None:
+    """A run that continues as new with an ``assess`` not yet acted on passes it in its input
+    (``assess_pending``): the new run judges at once, with no signal of its own."""
+    h, w = skipping, skipping.world
+    workflow_id = standing_workflow_id(StandingSubject.BUSINESS.value, w.business)
+    # The findings' evidence, while the business's standing is parked on a task queue nobody
+    # polls: the decisions' signals reach it and nothing acts on them.
+    parked = await h.client.start_workflow(
+        StandingWorkflow.run,
+        StandingInput(subject_kind=StandingSubject.BUSINESS, subject_id=w.business),
+        id=workflow_id,
+        task_queue=f"{h.settings.task_queue}-parked",
+    )
+    for report_id in await _flags_decided(h, 2, Decision.REJECT):
+        await h.client.get_workflow_handle(moderation_workflow_id(report_id)).result()
+    await parked.terminate()
+    async with h.db.read() as conn:
+        assert await standing.steps_of(conn, StandingSubject.BUSINESS, w.business) == []
+    # What a run continuing as new with an assess pending starts its next run with.
+    handle = await h.client.start_workflow(
+        StandingWorkflow.run,
+        StandingInput(
+            subject_kind=StandingSubject.BUSINESS, subject_id=w.business, assess_pending=True
+        ),
+        id=workflow_id,
+        task_queue=h.settings.task_queue,
+    )
+    [warning] = await _steps(h, 1)
+    assert (warning.kind, warning.figures) == (
+        StandingStepKind.WARNING,
+        {"decided": 2, "rejected": 2},
+    )
+    timers = await handle.query(StandingWorkflow.in_force)
+    assert [t.step_id for t in timers.steps] == [warning.id]
+
+
 async def test_a_moderators_lift_ends_a_step_early_and_its_timer_then_changes_nothing(
     skipping: Harness,
 ) -> None:
@@ -472,31 +598,125 @@ async def test_the_timer_leaves_a_step_lifted_without_its_signal_alone(skipping:
     assert await h.messages("standing.step_ended", "business") == []
 
 
+class _TemporalDown:
+    """A Temporal client whose server does not answer: every start (and signal-with-start)
+    fails as an unreachable server's would."""
+
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> Any:
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+def _temporal_down(h: Harness) -> Harness:
+    down = Reviewdesk(cast(Client, _TemporalDown()), h.db, h.settings)
+    return dataclasses.replace(h, service=down)
+
+
+async def _lift_emails(h: Harness) -> list[Any]:
+    return await h.messages("standing.step_ended", "business")
+
+
+async def test_a_lift_with_temporal_down_answers_503_and_its_keyed_retry_delivers_it_once(
+    skipping: Harness,
+) -> None:
+    h, w = skipping, skipping.world
+    step = await _add_step(h.db, w.business, StandingStepKind.RESTRICTION, timedelta(days=20))
+    path = f"/api/v1/businesses/{w.business}/standing/lift"
+    mod = {**as_(w.keys[w.moderator]), "Idempotency-Key": "lift-down-1"}
+    body = {"note": LIFT_NOTE, "step_id": step.id}
+    async with web_client(_temporal_down(h)) as client:
+        down = await client.post(path, json=body, headers=mod)
+    # "Try again": the lift is recorded, its email waits in the outbox, nobody told yet.
+    assert down.status_code == 503, down.text
+    assert down.json()["error"]["code"] == "unavailable" and int(down.headers["Retry-After"]) > 0
+    assert (await _step(h, step.id)).end_reason is StepEnd.LIFTED
+    [waiting] = await _lift_emails(h)
+    assert waiting.status == "pending"
+
+    async with web_client(h) as client:
+        retried = await client.post(path, json=body, headers=mod)
+        assert retried.status_code == 200, retried.text
+        [shown] = retried.json()["steps"]
+        assert shown["end_reason"] == "lifted" and shown["lift_note"] == LIFT_NOTE
+
+        async def sent() -> bool:
+            return [m.status for m in await _lift_emails(h)] == ["sent"]
+
+        await h.eventually(sent)
+        again = await client.post(path, json=body, headers=mod)
+        assert again.status_code == 200 and again.json() == retried.json()
+    [mail] = await _lift_emails(h)
+    assert mail.to_address == w.business_email and LIFT_NOTE in mail.body_text
+    assert [p.name for p in h.settings.mail_dir.glob(f"{step.id}_*.eml")] == [
+        mail.key.replace(":", "_") + ".eml"
+    ]
+    # The standing workflow was told too: it has no timer left and ends, long before the end.
+    handle = h.client.get_workflow_handle(
+        standing_workflow_id(StandingSubject.BUSINESS.value, w.business)
+    )
+    await handle.result()
+    assert await h.env.get_current_time() < step.ends_at
+
+
+async def test_a_lift_whose_503_is_never_retried_is_delivered_at_the_steps_original_end(
+    skipping: Harness,
+) -> None:
+    h, w = skipping, skipping.world
+    step = await _add_step(h.db, w.business, StandingStepKind.RESTRICTION, timedelta(days=2))
+    handle = await h.client.start_workflow(
+        StandingWorkflow.run,
+        StandingInput(subject_kind=StandingSubject.BUSINESS, subject_id=w.business),
+        id=standing_workflow_id(StandingSubject.BUSINESS.value, w.business),
+        task_queue=h.settings.task_queue,
+    )
+
+    async def timed() -> bool:
+        return bool((await handle.query(StandingWorkflow.in_force)).steps)
+
+    await h.eventually(timed)
+    with pytest.raises(Unavailable):
+        await _temporal_down(h).service.standing.lift(
+            w.moderator, StandingSubject.BUSINESS, w.business, LIFT_NOTE, step.id
+        )
+    [waiting] = await _lift_emails(h)
+    assert waiting.status == "pending"
+    await handle.result()  # skips to the step's original end: its timer hands the lift over
+    assert await h.env.get_current_time() >= step.ends_at
+    [mail] = await _lift_emails(h)
+    assert mail.status == "sent" and LIFT_NOTE in mail.body_text
+    assert (await _step(h, step.id)).end_reason is StepEnd.LIFTED
+
+
 # --- notifiers -------------------------------------------------------------------------------
 
 
-async def _notices_decided(h: Harness, count: int, decision: Decision) -> None:
+async def _notices_decided(h: Harness, count: int, decision: Decision, sent: int = 1) -> list[str]:
+    """The notifier's notices on ``count`` reviews, each sent ``sent`` times (the copies join
+    the review's report), and each report decided; the reports' ids."""
     review_ids = await _reviews(h, count, 1)
+    report_ids = []
     for review_id in review_ids:
-        out = await h.service.notices.submit(
-            NoticeBody(
-                review_id=review_id,
-                sub_reason=SubReason.DEFAMATION,
-                explanation="This review accuses a named person of fraud.",
-                name="Quentin Q.",
-                email=NOTIFIER_EMAIL,
-                good_faith=True,
+        for _ in range(sent):
+            out = await h.service.notices.submit(
+                NoticeBody(
+                    review_id=review_id,
+                    sub_reason=SubReason.DEFAMATION,
+                    explanation="This review accuses a named person of fraud.",
+                    name="Quentin Q.",
+                    email=NOTIFIER_EMAIL,
+                    good_faith=True,
+                )
             )
-        )
 
-        async def reported(notice_id: str = out.notice_id) -> str | None:
-            return (await h.service.notices.notice(notice_id)).report_id
+            async def reported(notice_id: str = out.notice_id) -> str | None:
+                return (await h.service.notices.notice(notice_id)).report_id
 
-        report_id = await h.eventually(reported)
+            report_id = await h.eventually(reported)
         await _opened(h, report_id)
+        report_ids.append(report_id)
         await h.service.decide(
             h.world.moderator, report_id, DecisionBody(decision=decision, note="Lawful opinion.")
         )
+    return report_ids
 
 
 async def test_a_notifier_of_unfounded_notices_is_warned_then_suspended(skipping: Harness) -> None:
@@ -537,6 +757,28 @@ async def test_a_notifier_of_unfounded_notices_is_warned_then_suspended(skipping
     assert (await _step(h, suspension.id)).in_force
     await h.env.sleep(timedelta(minutes=2))
     assert (await _ended(h, suspension.id)).end_reason is StepEnd.EXPIRED
+    # A notifier has no account: the emails speak of their notices.
+    told = await h.messages("standing.step_ended", "notifier")
+    assert [m.subject_id for m in told] == [suspension.id]
+    assert "account" not in told[0].subject + told[0].body_text
+    assert "notices" in told[0].subject
+
+
+async def test_a_notifier_is_counted_per_case_not_per_copy_of_a_notice(skipping: Harness) -> None:
+    """The same notice sent five times about one review is one case, decided once: one
+    unfounded case is below the two a finding needs; a second case makes it."""
+    h = skipping
+    key = Links.of(h.settings).notifier_key(NOTIFIER_EMAIL)
+    [report_id] = await _notices_decided(h, 1, Decision.REJECT, sent=5)
+    await h.client.get_workflow_handle(moderation_workflow_id(report_id)).result()
+    await h.client.get_workflow_handle(
+        standing_workflow_id(StandingSubject.NOTIFIER.value, key)
+    ).result()
+    async with h.db.read() as conn:
+        assert await standing.steps_of(conn, StandingSubject.NOTIFIER, key) == []
+    await _notices_decided(h, 1, Decision.REJECT)
+    [warning] = await _steps(h, 1, StandingSubject.NOTIFIER, key)
+    assert warning.figures == {"decided": 2, "rejected": 2}
 
 
 async def test_reconcile_starts_the_standing_workflow_of_a_step_left_without_it(

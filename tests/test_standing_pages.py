@@ -1,22 +1,21 @@
 """The misuse guard's pages (DESIGN rule 12), with steps put in the store as the standing workflow
 records them: the business's standing in words, the banner on its pages only while a step is in
-force, the public "Consumer warning", the moderators' view of the ladder and its lift form."""
+force, the public "Consumer warning" (on the page and in the public API), the moderators' view of
+the ladder and its lift form."""
 
 from __future__ import annotations
 
 import html
 import re
 import secrets
-from datetime import timedelta
-
-import httpx
+from datetime import datetime, timedelta
 
 from domain.enums import Finding, StandingStepKind, StandingSubject, StepEnd
 from starter.web.reads import PAGE
 from store import standing
 from store.records import StandingStep, now
 from tests.conftest import Harness
-from tests.web import web_client
+from tests.web import csrf_of, sign_in, web_client
 
 NOTE = "The rejected flags were about reviews a spammer wrote; the business was right."
 
@@ -65,18 +64,6 @@ async def _get_step(h: Harness, step_id: str) -> StandingStep:
     return step
 
 
-async def _sign_in(api: httpx.AsyncClient, key: str) -> None:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
 def _text(page: str) -> str:
     """What a person reads: the page without its markup (ids may sit in attributes, not here)."""
     body = page.split("<body>", 1)[-1]
@@ -95,9 +82,11 @@ async def test_the_business_sees_its_steps_in_words_and_the_banner_only_while_on
         figures={"flags": 20, "negative": 19},
     )
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         good = (await api.get("/dashboard/standing")).text
         assert "in good standing" in _text(good)
+        # How a finding is counted, as the ladder counts it: only flags since the last step.
+        assert "since our last step" in _text(good)
         assert 'data-banner="standing"' not in (await api.get("/dashboard")).text
 
         await _add(h, warning, restriction)
@@ -133,14 +122,14 @@ async def test_the_business_sees_its_steps_in_words_and_the_banner_only_while_on
         assert 'data-banner="standing"' not in public and "Restricted" not in public
 
     async with web_client(h) as other:
-        await _sign_in(other, w.keys[w.other_business])
+        await sign_in(other, w.keys[w.other_business])
         assert 'data-banner="standing"' not in (await other.get("/dashboard")).text
         theirs = _text((await other.get("/dashboard/standing")).text)
         assert "in good standing" in theirs and "19 of your 20" not in theirs
 
     await _end(h, restriction, StepEnd.LIFTED, NOTE)
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         assert 'data-banner="standing"' not in (await api.get("/dashboard")).text
         text = _text((await api.get("/dashboard/standing")).text)
         assert "Nothing is in force now" in text
@@ -156,7 +145,7 @@ async def test_a_warning_and_a_consumer_warning_each_show_in_the_banner(live: Ha
         _step(w.business, StandingStepKind.CONSUMER_WARNING, lasts=90),
     )
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         text = _text((await api.get("/dashboard")).text)
         assert "Warning until" in text and "Consumer warning until" in text
         assert "Restricted until" not in text
@@ -171,7 +160,7 @@ async def test_the_public_page_shows_the_consumer_warning_only_while_it_is_in_fo
         w.business,
         StandingStepKind.CONSUMER_WARNING,
         finding=Finding.NEGATIVE_ONLY,
-        figures={"flags": 23, "negative": 22},
+        figures={"flags": 78, "negative": 77},
         lasts=90,
     )
     async with web_client(h) as anyone:
@@ -188,60 +177,123 @@ async def test_the_public_page_shows_the_consumer_warning_only_while_it_is_in_fo
         assert f"Shop {w.business} misused" in text
         assert "reported almost only its negative reviews" in text
         assert "This warning shows until" in text
-        assert "22" not in text and "23" not in text  # no figures on a public page
+        # No figures on a public page (numbers no date, time of day or id can show alone).
+        assert re.search(r"\b(77|78)\b", text) is None
         assert "Consumer warning" not in (await anyone.get(f"/businesses/{w.other_business}")).text
 
         await _end(h, warning, StepEnd.EXPIRED)
         assert "Consumer warning" not in (await anyone.get(page)).text
 
 
-async def test_the_moderators_page_lists_steps_in_force_by_name_and_pages_through_them(
+async def test_the_public_api_carries_the_consumer_warning_only_while_it_is_in_force(
     live: Harness,
 ) -> None:
+    """A platform that builds the business's page from the API shows the warning too."""
     h, w = live, live.world
-    notifier = f"nk_{secrets.token_hex(16)}"
-    ended = _step(w.other_business, StandingStepKind.WARNING, days_ago=200, lasts=90)
-    suspended = _step(
-        notifier,
-        StandingStepKind.SUSPENSION,
+    url = f"/api/v1/businesses/{w.business}/reviews"
+    warning = _step(
+        w.business,
+        StandingStepKind.CONSUMER_WARNING,
+        finding=Finding.NEGATIVE_ONLY,
+        figures={"flags": 78, "negative": 77},
+        lasts=90,
+    )
+    async with web_client(h) as anyone:
+        assert (await anyone.get(url)).json()["consumer_warning"] is None
+        # A restriction stays between the business and the platform.
+        await _add(h, _step(w.business, StandingStepKind.RESTRICTION))
+        assert (await anyone.get(url)).json()["consumer_warning"] is None
+
+        await _add(h, warning)
+        page = await anyone.get(url)
+        assert page.status_code == 200
+        shown = page.json()["consumer_warning"]
+        assert set(shown) == {"finding", "explanation", "ends_at"}
+        assert shown["finding"] == "negative_only"
+        assert f"Shop {w.business} misused" in shown["explanation"]
+        assert "reported almost only its negative reviews" in shown["explanation"]
+        assert re.search(r"\b(77|78)\b", shown["explanation"]) is None
+        stored = await _get_step(h, warning.id)
+        assert datetime.fromisoformat(shown["ends_at"]) == stored.ends_at
+        other = f"/api/v1/businesses/{w.other_business}/reviews"
+        assert (await anyone.get(other)).json()["consumer_warning"] is None
+
+        await _end(h, warning, StepEnd.EXPIRED)
+        assert (await anyone.get(url)).json()["consumer_warning"] is None
+
+
+def _notifier_step(
+    days_ago: int, kind: StandingStepKind = StandingStepKind.WARNING
+) -> StandingStep:
+    return _step(
+        f"nk_{secrets.token_hex(16)}",
+        kind,
         subject_kind=StandingSubject.NOTIFIER,
         finding=Finding.UNFOUNDED_NOTICES,
         figures={"decided": 5, "rejected": 4},
-        days_ago=0,
+        days_ago=days_ago,
     )
-    # One page and one more: the newest (the notifier's) first, the oldest alone on page 2.
-    older = [_step(w.business, StandingStepKind.RESTRICTION, days_ago=2 + i) for i in range(PAGE)]
-    await _add(h, ended, suspended, *older)
+
+
+def _cards(page: str) -> list[str]:
+    """Each business's or notifier's card on the moderators' view of the ladder."""
+    return re.findall(r'<section class="card subject">(.*?)</section>', page, re.DOTALL)
+
+
+async def test_the_moderators_page_lists_each_subject_once_with_its_steps_and_pages_by_subject(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    ended = _step(w.other_business, StandingStepKind.WARNING, days_ago=200, lasts=90)
+    suspended = _notifier_step(0, StandingStepKind.SUSPENSION)
+    # A business warned, then restricted after another finding: one subject with two steps.
+    warning = _step(w.business, StandingStepKind.WARNING, days_ago=3, lasts=90)
+    restriction = _step(w.business, StandingStepKind.RESTRICTION, days_ago=1)
+    # A page of subjects and one more: the notifier newest first, the oldest alone on page 2.
+    others = [_notifier_step(4 + i) for i in range(PAGE - 1)]
+    await _add(h, ended, suspended, warning, restriction, *others)
     await _end(h, ended, StepEnd.EXPIRED)
 
     async with web_client(h) as api:
         assert (await api.get("/moderation/standing")).headers["location"] == "/login"
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         assert (await api.get("/moderation/standing")).status_code == 303
 
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
+        await sign_in(api, w.keys[w.moderator])
         assert 'href="/moderation/standing"' in (await api.get("/moderation")).text
         first = await api.get("/moderation/standing")
         assert first.status_code == 200
         text = _text(first.text)
-        assert first.text.count('class="card step"') == PAGE
+        cards = _cards(first.text)
+        assert len(cards) == PAGE
+        assert text.count(f"Shop {w.business}") == 1
         assert text.index("A notifier") < text.index(f"Shop {w.business}")
         assert "4 of their 5 decided notices were found unfounded" in text
-        assert "6 of its 10 decided flags were rejected" in text
         assert "Notices from this person are refused until" in text
-        assert notifier not in first.text  # not even in a link
+        assert suspended.subject_id not in first.text  # not even in a link
         assert f"Shop {w.other_business}" not in text  # its only step ended
-        assert older[-1].id not in first.text
-        assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
-        assert first.text.count('name="note"') == PAGE
 
+        # The business's card: both its steps in force, newest first, each with its lift form.
+        [business] = [c for c in cards if f"Shop {w.business}" in c]
+        in_words = _text(business)
+        assert in_words.index("No new contacts with reviewers or flags until") < in_words.index(
+            "A warning: nothing is blocked yet"
+        )
+        assert in_words.count("6 of its 10 decided flags were rejected") == 2
+        assert business.count('name="note"') == 2
+        for step in (restriction, warning):
+            assert f"/moderation/standing/{step.id}/lift" in business
+        assert first.text.count('name="note"') == PAGE + 1
+
+        assert others[-1].id not in first.text
+        assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
         second = await api.get("/moderation/standing?page=2")
-        assert second.text.count('class="card step"') == 1
-        assert f"/moderation/standing/{older[-1].id}/lift" in second.text
+        assert len(_cards(second.text)) == 1
+        assert f"/moderation/standing/{others[-1].id}/lift" in second.text
         assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
         third = _text((await api.get("/moderation/standing?page=3")).text)
-        assert "No more steps in force" in third
+        assert "No more businesses or notifiers with a step in force" in third
 
 
 async def test_a_lift_without_a_note_is_refused_and_changes_nothing(live: Harness) -> None:
@@ -250,8 +302,8 @@ async def test_a_lift_without_a_note_is_refused_and_changes_nothing(live: Harnes
     await _add(h, restriction)
     url = f"/moderation/standing/{restriction.id}/lift"
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
-        csrf = _csrf((await api.get("/moderation/standing")).text)
+        await sign_in(api, w.keys[w.moderator])
+        csrf = csrf_of((await api.get("/moderation/standing")).text)
 
         empty = await api.post(url, data={"csrf": csrf, "note": "   ", "confirmed": "yes"})
         assert empty.status_code == 422
@@ -273,8 +325,10 @@ async def test_a_lift_without_a_note_is_refused_and_changes_nothing(live: Harnes
     assert (await _get_step(h, restriction.id)).in_force
 
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
-        as_business = await api.post(url, data={"csrf": _csrf((await api.get("/dashboard")).text)})
+        await sign_in(api, w.keys[w.business])
+        as_business = await api.post(
+            url, data={"csrf": csrf_of((await api.get("/dashboard")).text)}
+        )
         assert as_business.status_code == 401
         assert 'data-banner="standing"' in (await api.get("/dashboard")).text
     assert (await _get_step(h, restriction.id)).in_force
@@ -288,8 +342,8 @@ async def test_a_moderator_lifts_a_restriction_with_a_note_after_a_confirmation(
     await _add(h, restriction)
     url = f"/moderation/standing/{restriction.id}/lift"
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.moderator])
-        csrf = _csrf((await api.get("/moderation/standing")).text)
+        await sign_in(api, w.keys[w.moderator])
+        csrf = csrf_of((await api.get("/moderation/standing")).text)
         confirm = await api.post(url, data={"csrf": csrf, "note": NOTE})
         key = re.search(r'name="idempotency_key" value="([^"]+)"', confirm.text)
         assert key
@@ -309,7 +363,7 @@ async def test_a_moderator_lifts_a_restriction_with_a_note_after_a_confirmation(
     assert step.end_reason is StepEnd.LIFTED and step.lifted_by == w.moderator
     assert step.lift_note == NOTE
     async with web_client(h) as api:
-        await _sign_in(api, w.keys[w.business])
+        await sign_in(api, w.keys[w.business])
         assert 'data-banner="standing"' not in (await api.get("/dashboard")).text
         text = _text((await api.get("/dashboard/standing")).text)
         assert "Lifted early by a moderator" in text and NOTE in text

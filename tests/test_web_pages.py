@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
-
 from domain.enums import Answer, Grounds
 from starter.inputs import ContactRequestBody, ReportBody
 from starter.service import Reviewdesk
 from tests.conftest import Harness
-from tests.web import web_client
-
-
-async def _sign_in(api: httpx.AsyncClient, key: str) -> str:
-    await api.get("/login")
-    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
-    assert signed.status_code == 303
-    return str(signed.headers["location"])
+from tests.web import sign_in, web_client
 
 
 async def test_dashboard_offers_find_reviewer_only_on_eligible_reviews(live: Harness) -> None:
@@ -27,7 +18,7 @@ async def test_dashboard_offers_find_reviewer_only_on_eligible_reviews(live: Har
         w.business, w.review["organic"], ContactRequestBody(message="Hi")
     )
     async with web_client(h) as api:
-        assert await _sign_in(api, w.keys[w.business]) == "/dashboard"
+        assert await sign_in(api, w.keys[w.business]) == "/dashboard"
         page = (await api.get("/dashboard")).text
     cards = dict(
         re.findall(r'<section class="card" data-review="([^"]+)">(.*?)</section>', page, re.S)
@@ -51,10 +42,10 @@ async def test_moderation_queue_marks_overdue_reports_and_needs_a_moderator(live
     await h.eventually(lambda: h.messages("report.escalated", "moderation"))
     async with web_client(h) as api:
         assert (await api.get("/moderation")).headers["location"] == "/login"
-        assert await _sign_in(api, w.keys[w.business]) == "/dashboard"
+        assert await sign_in(api, w.keys[w.business]) == "/dashboard"
         assert (await api.get("/moderation")).headers["location"] == "/login"
     async with web_client(h) as api:
-        assert await _sign_in(api, w.keys[w.moderator]) == "/moderation"
+        assert await sign_in(api, w.keys[w.moderator]) == "/moderation"
         page = (await api.get("/moderation")).text
     card = page.split(f'data-report="{report.report.id}"')[1]
     assert 'class="overdue"' in card.split("</section>")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,3 +22,19 @@ async def web_client(h: Harness) -> AsyncIterator[httpx.AsyncClient]:
 
 def as_(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def sign_in(api: httpx.AsyncClient, key: str) -> str:
+    """Signs in on the pages with an API key, as a person does; where the sign-in sends them."""
+    api.cookies.clear()
+    await api.get("/login")
+    signed = await api.post("/login", data={"api_key": key, "csrf": api.cookies["rd_login_csrf"]})
+    assert signed.status_code == 303
+    return str(signed.headers["location"])
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)

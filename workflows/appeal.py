@@ -5,6 +5,7 @@ open: too late ──> refused (the appeal is dropped); else the appellant is to
 wait: a second moderator's decision; escalate once when the SLA passes, keep waiting
 grant ──> the decision is reversed at once (reinstated, or removed)    deny ──> it stands
 tell everyone involved; the appeal's decision is final on the platform
+granted ──> the report's business and notifiers are assessed again (the misuse guard)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.appeal import AppealActivities
+    from activities.standing import StandingActivities
     from domain.appeal_messages import (
         AppealDecisionInput,
         AppealState,
@@ -26,9 +28,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.enums import AppealDecision, AppealStatus
     from domain.refusals import Refusal, refusal_error
-    from workflows._steps import store_step
+    from domain.standing_messages import ReportDecidedInput
+    from workflows._steps import STORE_RETRY, store_step
 
 _DECIDED = {AppealDecision.GRANT: AppealStatus.GRANTED, AppealDecision.DENY: AppealStatus.DENIED}
+# v5 (issue 18): a granted appeal reverses an outcome the misuse guard counts (a flag upheld
+# becomes rejected, a notice rejected becomes founded), so the report's business and notifiers
+# are assessed again, as at the report's decision. Executions from before replay as they ran.
+GRANT_ASSESSES_STANDING = "appeal-grant-assesses-standing"
+# Signalling the standing workflows is a call to the Temporal server: a regular activity.
+SIGNAL_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -87,6 +96,13 @@ class AppealWorkflow:
             ),
         )
         self._status = _DECIDED[decision.decision]
+        if decision.decision is AppealDecision.GRANT and workflow.patched(GRANT_ASSESSES_STANDING):
+            await workflow.execute_activity_method(
+                StandingActivities.report_decided,
+                ReportDecidedInput(report_id=inp.report_id),
+                start_to_close_timeout=SIGNAL_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 

@@ -11,7 +11,13 @@ from domain.refusals import Refusal, Refused
 from starter.inputs import ContactRequestBody, DecisionBody, ReportBody
 from starter.web import reads
 from starter.web.auth import BusinessDep, ModeratorDep, ServiceDep
-from starter.web.schemas import ContactOut, ContactSummary, PublicReviews, ReportOut
+from starter.web.schemas import (
+    ConsumerWarning,
+    ContactOut,
+    ContactSummary,
+    PublicReviews,
+    ReportOut,
+)
 from store.records import now
 
 router = APIRouter(prefix="/api/v1")
@@ -147,8 +153,14 @@ async def decide_report(
 async def public_reviews(
     business_id: str, service: ServiceDep, limit: Limit = 50, offset: Offset = 0
 ) -> PublicReviews:
-    """What anyone sees: visible reviews with labels, placeholders for hidden ones."""
+    """What anyone sees: visible reviews with labels, placeholders for hidden ones, and the
+    public "Consumer warning" while one is in force on the business (null otherwise)."""
     page = await reads.public_reviews(service, business_id, limit=limit, offset=offset)
     if page is None:
         raise Refused(Refusal.BUSINESS_NOT_FOUND)
-    return page
+    warning = await service.standing.consumer_warning(business_id)
+    if warning is None:
+        return page
+    return page.model_copy(
+        update={"consumer_warning": ConsumerWarning.of(warning, page.business_name)}
+    )

@@ -17,7 +17,8 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from domain.enums import StandingStepKind, StandingSubject
+from domain.enums import StandingSubject
+from domain.ladder import LADDER
 from starter.service import Reviewdesk
 from starter.web import ratelimit
 from starter.web.errors import ApiError
@@ -27,12 +28,6 @@ from store.records import Business, Moderator, StandingStep
 
 SESSION_COOKIE = "rd_session"
 SESSION_MAX_AGE = 12 * 3600
-# The steps a business's every page announces while they are in force (DESIGN rule 12).
-BANNER_STEPS = (
-    StandingStepKind.WARNING,
-    StandingStepKind.RESTRICTION,
-    StandingStepKind.CONSUMER_WARNING,
-)
 Role = Literal["business", "moderator"]
 
 bearer = HTTPBearer(auto_error=False, description="Your business or moderator API key.")
@@ -142,10 +137,12 @@ async def check_session(request: Request) -> None:
         async with (await service_of(request)).db.read() as conn:
             key_hash = await accounts.key_hash_of(conn, session.role, session.account_id)
             if session.role == "business":
-                # The standing banner on every business page (DESIGN rule 12) rides on this
-                # read: one more indexed query, no second connection, whatever the page.
+                # The standing banner on every business page (DESIGN rule 12), every step of
+                # its ladder in force, rides on this read: one more indexed query, no second
+                # connection, whatever the page.
+                business = StandingSubject.BUSINESS
                 banner = await standing.in_force(
-                    conn, StandingSubject.BUSINESS, session.account_id, BANNER_STEPS
+                    conn, business, session.account_id, LADDER[business]
                 )
         if key_hash is None or not hmac.compare_digest(session.key_print, key_print(key_hash)):
             session, banner = None, []

@@ -53,7 +53,7 @@ templates.env.globals["say"] = words.say
 templates.env.globals["event_words"] = words.event_words
 templates.env.globals["notification_words"] = words.notification_words
 templates.env.globals["finding_words"] = words.finding_words
-templates.env.globals["FINDING_FOR_CONSUMERS"] = words.FINDING_FOR_CONSUMERS
+templates.env.globals["consumer_warning_words"] = words.consumer_warning_words
 # Every state-changing form carries a fresh key, so a form sent twice is recognised as one.
 templates.env.globals["idempotency_key"] = idempotency_key
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from domain.enums import (
     ContactStatus,
     Decision,
+    Finding,
     FlagReason,
     Grounds,
     Priority,
@@ -21,7 +22,8 @@ from domain.enums import (
     Visibility,
 )
 from starter.service import ContactView, Notification, ReportView
-from store.records import Event, Review, now
+from starter.web import words
+from store.records import Event, Review, StandingStep, now
 
 HIDDEN_PLACEHOLDER = "This review is hidden while a report about it is handled."
 
@@ -240,7 +242,27 @@ class PublicReview(BaseModel):
     labels: list[str] = []
 
 
+class ConsumerWarning(BaseModel):
+    """The public "Consumer warning" on a business (DESIGN rule 12), for a platform that builds
+    the business's page from the API to show as the public page does: no figure about anyone."""
+
+    finding: Finding
+    explanation: str
+    """The warning in words for readers, as the public page says it."""
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, step: StandingStep, business_name: str) -> ConsumerWarning:
+        return cls(
+            finding=step.finding,
+            explanation=words.consumer_warning_words(business_name, step.finding),
+            ends_at=step.ends_at,
+        )
+
+
 class PublicReviews(BaseModel):
     business_id: str
     business_name: str
+    consumer_warning: ConsumerWarning | None = None
+    """Present while a consumer warning is in force on the business."""
     reviews: list[PublicReview]

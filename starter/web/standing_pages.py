@@ -1,5 +1,6 @@
 """The pages of the misuse guard (DESIGN rule 12): the business's standing, every step in words,
-and the moderators' view of the ladder, where a step in force is lifted early with a note.
+and the moderators' view of the ladder (each business or notifier once, with its steps in force),
+where a step in force is lifted early with a note.
 
 The banner on every business page is added where pages are composed (``pages.render``, read by
 ``auth.check_session``); the public "Consumer warning" is on the business's public page.
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.enums import StandingSubject
 from domain.refusals import Refusal, Refused
-from starter.standing import LIFT_NOTE_MAX, NOTIFIER_NAME, LadderRow
+from starter.standing import LIFT_NOTE_MAX, LadderRow, ladder_row
 from starter.web.auth import ServiceDep, check_session, session_of
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import PageNumber, _signed_in, render
@@ -75,7 +76,7 @@ async def _row(service: ServiceDep, step_id: str) -> LadderRow:
         names = {}
         if step.subject_kind is StandingSubject.BUSINESS:
             names = await directory.business_names(conn, [step.subject_id])
-    return LadderRow(step, names.get(step.subject_id, NOTIFIER_NAME))
+    return ladder_row([step], names)
 
 
 @router.post("/moderation/standing/{step_id}/lift", response_class=HTMLResponse)
@@ -91,8 +92,8 @@ async def lift(
     """The note, then its confirmation, then the lift; an empty note changes nothing."""
     session = _signed_in(request, "moderator", csrf, post=True)
     row = await _row(service, step_id)
-    step, note = row.step, note.strip()
-    context: dict[str, Any] = {"row": row, "note": note, "rules": service.settings}
+    step, note = row.steps[0], note.strip()
+    context: dict[str, Any] = {"row": row, "step": step, "note": note, "rules": service.settings}
     if not note:
         problem = "Write a note saying why the step is lifted early: it stays on the record."
         return render(request, "standing_lift.html", 422, error=problem, **context)

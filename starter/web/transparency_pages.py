@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from domain.enums import FlagReason, ReportSource, StandingStepKind, SubReason
+from domain.enums import FlagReason, ReportSource, StandingStepKind, StandingSubject, SubReason
+from domain.ladder import LADDER
 from starter.transparency import PeriodInvalid, TransparencyReport
 from starter.web import words
 from starter.web.auth import ServiceDep, check_session
@@ -27,13 +28,14 @@ SOURCES = {
     ReportSource.FLAG: "Flags from businesses",
     ReportSource.NOTICE: "Notices from the public",
 }
-STEPS = (
-    ("businesses", StandingStepKind.WARNING, "Warnings to businesses"),
-    ("businesses", StandingStepKind.RESTRICTION, "Businesses restricted"),
-    ("businesses", StandingStepKind.CONSUMER_WARNING, "Public consumer warnings"),
-    ("notifiers", StandingStepKind.WARNING, "Warnings to people sending notices"),
-    ("notifiers", StandingStepKind.SUSPENSION, "People sending notices suspended"),
-)
+# Each step of each ladder in words; the chart lists them in the ladder's order.
+STEP_LABELS = {
+    (StandingSubject.BUSINESS, StandingStepKind.WARNING): "Warnings to businesses",
+    (StandingSubject.BUSINESS, StandingStepKind.RESTRICTION): "Businesses restricted",
+    (StandingSubject.BUSINESS, StandingStepKind.CONSUMER_WARNING): "Public consumer warnings",
+    (StandingSubject.NOTIFIER, StandingStepKind.WARNING): "Warnings to people sending notices",
+    (StandingSubject.NOTIFIER, StandingStepKind.SUSPENSION): "People sending notices suspended",
+}
 
 
 @dataclass
@@ -218,11 +220,12 @@ def _appeals(r: TransparencyReport) -> Section:
 
 def _misuse(r: TransparencyReport) -> Section:
     m = r.misuse_steps
-    subjects = {"businesses": m.businesses, "notifiers": m.notifiers}
+    subjects = {StandingSubject.BUSINESS: m.businesses, StandingSubject.NOTIFIER: m.notifiers}
     rows: list[tuple[str, float | None, str]] = []
-    for subject, kind, label in STEPS:
-        n = subjects[subject].taken.get(kind, 0)
-        rows.append((label, n, str(n)))
+    for subject, steps in subjects.items():
+        for kind in LADDER[subject]:
+            n = steps.taken.get(kind, 0)
+            rows.append((STEP_LABELS[subject, kind], n, str(n)))
     lifted = m.businesses.lifted + m.notifiers.lifted
     expired = m.businesses.expired + m.notifiers.expired
     taken = sum(sum(s.taken.values()) for s in subjects.values())

@@ -217,6 +217,21 @@ FINDING_FOR_CONSUMERS = {
 }
 
 
+def finding_for_consumers(finding: Finding) -> str:
+    """Why a business carries a public "Consumer warning", for anyone to read: no figure."""
+    return FINDING_FOR_CONSUMERS.get(
+        finding, "it repeatedly reported reviews that follow our guidelines"
+    )
+
+
+def consumer_warning_words(business_name: str, finding: Finding) -> str:
+    """The consumer warning's sentence, the same on the public page and in the public API."""
+    return (
+        f"We found that {business_name} misused the way reviews are reported to us:"
+        f" {finding_for_consumers(finding)}. It was warned and restricted first."
+    )
+
+
 def finding_words(step: StandingStep, whose: str = "your") -> str:
     """What was found, with its figures: "6 of your 10 decided flags were rejected"."""
     part, whole, sentence = FINDING_FIGURES[step.finding]
