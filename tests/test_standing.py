@@ -735,11 +735,16 @@ async def test_a_notifier_of_unfounded_notices_is_warned_then_suspended(skipping
     assert suspension.kind is StandingStepKind.SUSPENSION
     assert suspension.ends_at - suspension.taken_at == h.settings.suspension_period
     # Its standing workflow is named by a keyed hash, and carries neither address nor name.
-    history = await h.client.get_workflow_handle(
-        standing_workflow_id(StandingSubject.NOTIFIER.value, key)
-    ).fetch_history()
-    raw = b"".join(event.SerializeToString() for event in history.events)
-    assert suspension.id.encode() in raw
+    handle = h.client.get_workflow_handle(standing_workflow_id(StandingSubject.NOTIFIER.value, key))
+
+    async def recorded() -> bytes | None:
+        # The step is in the store as soon as its local activity commits; its marker reaches
+        # the history with the workflow task that follows, a moment later.
+        history = await handle.fetch_history()
+        raw = b"".join(event.SerializeToString() for event in history.events)
+        return raw if suspension.id.encode() in raw else None
+
+    raw = await h.eventually(recorded)
     assert NOTIFIER_EMAIL.encode() not in raw and b"Quentin" not in raw
     [review_id] = await _reviews(h, 1, 1)
     refused = h.service.notices.submit(
