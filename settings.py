@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # API key, and the anonymous notice form per client address.
     api_rate_limit: str = "600/minute"
     notice_rate_limit: str = "20/minute"
+    # The platform posts every new review (DESIGN rule 14): a feed, not a person, so its own
+    # and higher limit.
+    platform_rate_limit: str = "12000/minute"
 
     # What people wrote (answers, a business's message, the bodies and addresses of sent
     # emails) is purged this long after its case ended, keeping events and decisions (DESIGN,
@@ -209,7 +212,7 @@ class Settings(BaseSettings):
             raise ValueError("retention must be longer than appeal_window + appeal_sla")
         return self
 
-    @field_validator("api_rate_limit", "notice_rate_limit")
+    @field_validator("api_rate_limit", "notice_rate_limit", "platform_rate_limit")
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:
         from limits import parse

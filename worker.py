@@ -24,6 +24,7 @@ from activities.flag import FlagActivities
 from activities.notice import NoticeActivities
 from activities.report import ReportActivities
 from activities.standing import StandingActivities
+from activities.ticket import TicketActivities
 from delivery.mail import Mailer
 from delivery.smtp import mailer_for
 from settings import Settings, get_settings
@@ -37,6 +38,7 @@ from workflows.flag import FlagWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.report import ReviewReportWorkflow
 from workflows.standing import StandingWorkflow
+from workflows.ticket import TicketWorkflow
 
 WORKFLOWS = [
     ReviewerContactWorkflow,
@@ -46,6 +48,7 @@ WORKFLOWS = [
     NoticeWorkflow,
     AppealWorkflow,
     StandingWorkflow,
+    TicketWorkflow,
 ]
 
 
@@ -99,6 +102,7 @@ def default_activities(
         NoticeActivities(db, settings, client, delivery.hand_over),
         AppealActivities(db, settings, client, delivery.hand_over),
         StandingActivities(db, settings, client, delivery.hand_over),
+        TicketActivities(db, settings, client, delivery.hand_over),
     )
 
 

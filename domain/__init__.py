@@ -43,6 +43,11 @@ def standing_workflow_id(subject_kind: str, subject_id: str) -> str:
     return f"standing-{subject_kind}-{subject_id}"
 
 
+def ticket_workflow_id(review_id: str) -> str:
+    """A ticket per review (DESIGN rule 15), for the review's life."""
+    return f"ticket-{review_id}"
+
+
 def message_workflow_id(key: str) -> str:
     """Outbox keys are made of ids and event names only, so they may name a workflow."""
     return f"message-{key}"

@@ -183,6 +183,9 @@ class WebhookEvent(StrEnum):
     APPEAL_DENIED = "appeal.denied"
     STANDING_STEP_TAKEN = "standing.step_taken"
     STANDING_STEP_ENDED = "standing.step_ended"
+    REVIEW_CREATED = "review.created"
+    TICKET_ASSIGNED = "ticket.assigned"
+    TICKET_SLA_BREACHED = "ticket.sla_breached"
 
 
 class StandingSubject(StrEnum):
@@ -225,3 +228,42 @@ class GuardedAction(StrEnum):
 
 REVIEWER_CONTACTED_LABEL = "Reviewer contacted"
 REPORT_REASON = "This reviewer has not had a genuine buying or service experience."
+
+
+class MemberRole(StrEnum):
+    """Who is who in a business's team (DESIGN rule 17): one owner, any number of agents."""
+
+    OWNER = "owner"
+    AGENT = "agent"
+
+
+class TicketStatus(StrEnum):
+    """A ticket's status (DESIGN rule 15): new until someone acts on it, pending while a private
+    dialogue (a Find Reviewer contact) runs, solved once answered."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+
+
+class TicketView(StrEnum):
+    """The inbox's views (DESIGN rule 16), in the order the inbox shows them."""
+
+    UNANSWERED_NEGATIVE = "unanswered_negative"
+    NEW = "new"
+    ASSIGNED_TO_ME = "assigned_to_me"
+    ALL = "all"
+
+
+class TicketEventKind(StrEnum):
+    """What a ticket's history records."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    NOTED = "noted"
+    CONTACT_OPENED = "contact_opened"
+    CONTACT_ENDED = "contact_ended"
+    REMINDED = "reminded"
+    SLA_BREACHED = "sla_breached"

@@ -58,6 +58,11 @@ class Refusal(StrEnum):
     RATE_LIMITED = "rate_limited"
     STANDING_STEP_NOT_FOUND = "standing_step_not_found"
     NOTHING_TO_LIFT = "nothing_to_lift"
+    TICKET_NOT_FOUND = "ticket_not_found"
+    MEMBER_NOT_FOUND = "member_not_found"
+    OWNER_ONLY = "owner_only"
+    HANDLE_TAKEN = "handle_taken"
+    POLICY_NOT_FOUND = "policy_not_found"
 
     @property
     def http_status(self) -> int:
@@ -115,6 +120,11 @@ _HTTP_STATUS = {
     Refusal.RATE_LIMITED: 429,
     Refusal.STANDING_STEP_NOT_FOUND: 404,
     Refusal.NOTHING_TO_LIFT: 409,
+    Refusal.TICKET_NOT_FOUND: 404,
+    Refusal.MEMBER_NOT_FOUND: 422,
+    Refusal.OWNER_ONLY: 403,
+    Refusal.HANDLE_TAKEN: 409,
+    Refusal.POLICY_NOT_FOUND: 404,
 }
 
 _MESSAGES = {
@@ -202,6 +212,11 @@ _MESSAGES = {
     Refusal.RATE_LIMITED: "Too many requests; try again after Retry-After seconds.",
     Refusal.STANDING_STEP_NOT_FOUND: "No such step.",
     Refusal.NOTHING_TO_LIFT: "Nothing is in force to lift.",
+    Refusal.TICKET_NOT_FOUND: "No such ticket.",
+    Refusal.MEMBER_NOT_FOUND: "No such member of your team.",
+    Refusal.OWNER_ONLY: "Only the business's owner may do this.",
+    Refusal.HANDLE_TAKEN: "Someone in your team already goes by this name; choose another.",
+    Refusal.POLICY_NOT_FOUND: "No such response policy.",
 }
 
 

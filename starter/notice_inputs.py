@@ -21,6 +21,14 @@ _EMAIL = re.compile(
 )
 
 
+def email_address(value: str) -> str:
+    """An address to route mail to, its domain in lower case (notices, agents, reviewers)."""
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("must be an email address, like name@example.com")
+    local, domain = value.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
 def _plain(value: str) -> str:
     if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
         raise ValueError("must not contain control characters")
@@ -50,13 +58,7 @@ class NoticeBody(BaseModel):
             raise ValueError("must be one line, without control characters")
         return value
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not _EMAIL.fullmatch(value):
-            raise ValueError("must be an email address, like name@example.com")
-        local, domain = value.rsplit("@", 1)
-        return f"{local}@{domain.lower()}"
+    _email = field_validator("email")(email_address)
 
     @field_validator("good_faith")
     @classmethod

@@ -40,11 +40,14 @@ from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.appeals import Appeals
 from starter.caps import cooldown_refused, daily_cap_refused
+from starter.desk import Desk
 from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.intake import Intake
 from starter.notices import Notices
 from starter.standing import Standing
 from starter.statements import Statements
+from starter.team import Team
 from starter.temporal_calls import WorkflowGone as _WorkflowGone
 from starter.temporal_calls import refusals as _refusals
 from starter.temporal_calls import send_update
@@ -155,6 +158,9 @@ class Reviewdesk:
         self.statements = Statements(client, db, settings)
         self.standing = Standing(client, db, settings)
         self.transparency = Transparency(db, settings)
+        self.intake = Intake(client, db, settings)
+        self.desk = Desk(client, db, settings)
+        self.team = Team(client, db, settings)
 
     # --- business ------------------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ import secrets
 from datetime import datetime
 from typing import Literal
 
+from store import members
 from store.connection import Connection
-from store.records import Business, Moderator, Reviewer, fetch_one, ts
+from store.records import Business, Moderator, Platform, Reviewer, fetch_one, ts
 
 
 def new_api_key(kind: str) -> str:
@@ -36,6 +37,8 @@ async def add_business(
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (id, name, email, api_key_hash, ts(created_at)),
     )
+    # Every business has its owner in its team (DESIGN rule 17), signing in with its key.
+    await members.add_owner(conn, business_id=id, name=name, email=email, created_at=created_at)
 
 
 async def set_business_key(conn: Connection, business_id: str, key_hash: str) -> None:
@@ -119,3 +122,26 @@ async def get_reviewer(conn: Connection, reviewer_id: str) -> Reviewer | None:
         conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)
     )
     return Reviewer.model_validate(dict(row)) if row else None
+
+
+async def add_platform(
+    conn: Connection, *, id: str, name: str, api_key_hash: str | None, created_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO platforms (id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (id, name, api_key_hash, ts(created_at)),
+    )
+
+
+async def set_platform_key(conn: Connection, platform_id: str, key_hash: str) -> None:
+    await conn.execute(
+        "UPDATE platforms SET api_key_hash = ? WHERE id = ?", (key_hash, platform_id)
+    )
+
+
+async def platform_for_key(conn: Connection, api_key: str) -> Platform | None:
+    row = await fetch_one(
+        conn, "SELECT id, name FROM platforms WHERE api_key_hash = ?", (hash_secret(api_key),)
+    )
+    return Platform.model_validate(dict(row)) if row else None

@@ -19,6 +19,7 @@ from domain.enums import (
     FlagReason,
     FlagStatus,
     Grounds,
+    MemberRole,
     Priority,
     ReportSource,
     ReportStatus,
@@ -30,6 +31,8 @@ from domain.enums import (
     StandingSubject,
     StepEnd,
     SubReason,
+    TicketEventKind,
+    TicketStatus,
     Visibility,
 )
 from store.connection import Connection, Row
@@ -86,6 +89,10 @@ class Review(BaseModel):
     # Edited by its author through a flag's link; withdrawn by its author (then removed).
     edited_at: datetime | None = None
     withdrawn_at: datetime | None = None
+    # The platform's own id (DESIGN rule 14); None for a review from before the desk.
+    external_id: str | None = None
+    # Posted without a display name: shown as "Anonymous reviewer".
+    anonymous: bool = False
 
 
 class ContactRequest(BaseModel):
@@ -323,3 +330,77 @@ class StandingStep(BaseModel):
     @property
     def in_force(self) -> bool:
         return self.ended_at is None
+
+
+class Platform(BaseModel):
+    """The review platform, which posts every new review (DESIGN rule 14)."""
+
+    id: str
+    name: str
+
+
+class Member(BaseModel):
+    """One of a business's team (DESIGN rule 17): its owner or an agent."""
+
+    id: str
+    business_id: str
+    name: str
+    handle: str
+    email: str
+    role: MemberRole
+    created_at: datetime
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role is MemberRole.OWNER
+
+
+class Ticket(BaseModel):
+    """A review's ticket (DESIGN rule 15); ``tags`` in the order they were added."""
+
+    id: str
+    review_id: str
+    business_id: str
+    subject: str
+    requester: str
+    rating: int
+    status: TicketStatus
+    priority: Priority
+    tags: list[str] = []
+    assignee_id: str | None = None
+    policy_name: str
+    target_at: datetime
+    remind_at: datetime
+    reminded_at: datetime | None = None
+    breached_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketEvent(BaseModel):
+    id: str
+    ticket_id: str
+    at: datetime
+    kind: TicketEventKind
+    actor_id: str | None = None
+    detail: str | None = None
+
+
+class TicketNote(BaseModel):
+    id: str
+    ticket_id: str
+    author_id: str
+    text: str
+    created_at: datetime
+
+
+class ResponsePolicy(BaseModel):
+    """A business's own response policy (DESIGN rule 20), by its place in the order."""
+
+    id: str
+    business_id: str
+    position: int
+    name: str
+    ratings: list[int]
+    target_minutes: int
+    created_at: datetime

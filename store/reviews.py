@@ -9,7 +9,7 @@ from store.connection import Connection
 from store.records import Review, fetch_all, fetch_one, ts
 
 _WRITTEN = "id, business_id, reviewer_id, rating, title, text, source, visibility, created_at"
-_COLUMNS = f"{_WRITTEN}, edited_at, withdrawn_at"
+_COLUMNS = f"{_WRITTEN}, edited_at, withdrawn_at, external_id, anonymous"
 
 
 async def add_review(
@@ -24,10 +24,12 @@ async def add_review(
     source: ReviewSource,
     created_at: datetime,
     visibility: Visibility = Visibility.VISIBLE,
+    external_id: str | None = None,
+    anonymous: bool = False,
 ) -> None:
     await conn.execute(
-        f"INSERT INTO reviews ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
+        f"INSERT INTO reviews ({_WRITTEN}, external_id, anonymous)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             id,
             business_id,
@@ -38,6 +40,8 @@ async def add_review(
             source.value,
             visibility.value,
             ts(created_at),
+            external_id,
+            int(anonymous),
         ),
     )
 
@@ -73,6 +77,11 @@ async def reviews_of_business(
         Review.model_validate({**dict(r), "labels": r["labels"].split("\n") if r["labels"] else []})
         for r in rows
     ]
+
+
+async def review_for_external_id(conn: Connection, external_id: str) -> Review | None:
+    row = await fetch_one(conn, "SELECT id FROM reviews WHERE external_id = ?", (external_id,))
+    return await get_review(conn, row["id"]) if row else None
 
 
 async def set_visibility(conn: Connection, review_id: str, visibility: Visibility) -> None:

@@ -150,6 +150,105 @@ V8_STANDING = """
     CREATE INDEX standing_steps_by_end ON standing_steps (ended_at, end_reason, subject_kind);
     """
 
+V9_DESK = """
+    -- 9 (issue 19): the response desk (DESIGN rules 14-17, 20). A business's team: its owner
+    -- (who signs in with the business's key, so `api_key_hash` stays NULL here) and its agents,
+    -- each with a key of their own. `handle` is what an @mention in a note names.
+    CREATE TABLE members (
+        id TEXT PRIMARY KEY,
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        name TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        email TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'agent')),
+        api_key_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        idempotency_key TEXT,
+        UNIQUE (business_id, handle),
+        UNIQUE (business_id, idempotency_key)
+    );
+    INSERT INTO members (id, business_id, name, handle, email, role, created_at)
+        SELECT 'mb_owner_' || id, id, name, 'owner', email, 'owner', created_at FROM businesses;
+    -- The platform that posts every new review (rule 14), with its own key.
+    CREATE TABLE platforms (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        api_key_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    -- The platform's own id of a review: posting it again finds this one. An anonymous review
+    -- shows "Anonymous reviewer" wherever its author's name would be.
+    ALTER TABLE reviews ADD COLUMN external_id TEXT;
+    ALTER TABLE reviews ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX reviews_by_external_id ON reviews (external_id);
+    -- A ticket per review (rule 15). `negative` is the tag, kept beside the tags for the views'
+    -- indexes; `target_at` and `remind_at` are fixed when it opens (a policy change applies to
+    -- new tickets), and the ticket's workflow keeps their timers.
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL UNIQUE REFERENCES reviews(id),
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        subject TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        negative INTEGER NOT NULL,
+        assignee_id TEXT REFERENCES members(id),
+        policy_name TEXT NOT NULL,
+        target_at TEXT NOT NULL,
+        remind_at TEXT NOT NULL,
+        reminded_at TEXT,
+        breached_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX tickets_all ON tickets (business_id, created_at, id);
+    CREATE INDEX tickets_by_status ON tickets (business_id, status, created_at, id);
+    CREATE INDEX tickets_by_assignee ON tickets (business_id, assignee_id, created_at, id);
+    CREATE INDEX tickets_negative ON tickets (business_id, negative, status, created_at, id);
+    CREATE TABLE ticket_tags (
+        ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        tag TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, tag)
+    );
+    -- Every change of a ticket, for its history: who (a member, or NULL for Reviewdesk
+    -- itself), what (`kind`), and ids or words only in `detail`, never what someone wrote.
+    CREATE TABLE ticket_events (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor_id TEXT REFERENCES members(id),
+        detail TEXT
+    );
+    CREATE INDEX ticket_events_by_ticket ON ticket_events (ticket_id, at);
+    -- Internal notes: never public (rule 17).
+    CREATE TABLE ticket_notes (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        author_id TEXT NOT NULL REFERENCES members(id),
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        idempotency_key TEXT,
+        UNIQUE (author_id, idempotency_key)
+    );
+    CREATE INDEX ticket_notes_by_ticket ON ticket_notes (ticket_id, created_at);
+    -- A business's response policies (rule 20), in order: the first that matches wins.
+    CREATE TABLE response_policies (
+        id TEXT PRIMARY KEY,
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        ratings TEXT NOT NULL,
+        target_minutes INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        removed_at TEXT
+    );
+    CREATE INDEX response_policies_by_business ON response_policies (business_id, position);
+    """
+
 MIGRATIONS: list[str] = [
     # 1: the Find Reviewer process.
     """
@@ -448,4 +547,5 @@ MIGRATIONS: list[str] = [
     """
     + V7_PROCESSES,
     V8_STANDING,
+    V9_DESK,
 ]

@@ -121,6 +121,11 @@ BOTH_STORES = frozenset(
         "test_standing",
         "test_standing_pages",
         "test_transparency",
+        "test_intake",
+        "test_desk",
+        "test_ticket_sla",
+        "test_desk_pages",
+        "test_ticket_contact",
     }
 )
 

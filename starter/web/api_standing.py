@@ -16,7 +16,8 @@ from starter.standing import LIFT_NOTE_MAX, StandingView
 from starter.web import auth
 from starter.web.api import ERRORS, IdempotencyKey
 from starter.web.auth import ModeratorDep, ServiceDep, bearer
-from store.records import Business, Moderator, StandingStep
+from starter.web.errors import ApiError
+from store.records import Business, Moderator, Platform, StandingStep
 
 router = APIRouter(prefix="/api/v1", tags=["standing"])
 
@@ -83,7 +84,10 @@ async def _business_or_moderator(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Business | Moderator:
     # Either kind of key, checked (401) and counted against its rate limit as everywhere.
-    return await auth._account(request, credentials)
+    account = await auth._account(request, credentials)
+    if isinstance(account, Platform):
+        raise ApiError(403, "forbidden", "This needs a business or moderator API key.")
+    return account
 
 
 AccountDep = Annotated[Business | Moderator, Depends(_business_or_moderator)]

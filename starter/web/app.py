@@ -24,18 +24,23 @@ from starter.service import Reviewdesk
 from starter.web import (
     api,
     api_appeals,
+    api_desk,
     api_flags,
     api_notices,
+    api_policies,
+    api_reviews,
     api_standing,
     api_statements,
     api_transparency,
     api_webhooks,
     appeal_pages,
+    desk_pages,
     docs,
     errors,
     flag_pages,
     notice_pages,
     pages,
+    policy_pages,
     ratelimit,
     standing_pages,
     transparency_pages,
@@ -199,6 +204,9 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         api_statements,
         api_standing,
         api_transparency,
+        api_reviews,
+        api_desk,
+        api_policies,
     ):
         app.include_router(process.router)
     for process_pages in (
@@ -207,6 +215,8 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         appeal_pages,
         standing_pages,
         transparency_pages,
+        desk_pages,
+        policy_pages,
     ):
         app.include_router(process_pages.router)
     for route in health.routes(metrics.WEB, _service_parts):

@@ -41,7 +41,7 @@ from starter.web.auth import (
 from starter.web.errors import ApiError
 from starter.web.idempotency import IdempotencyKeyField, idempotency_key
 from store import directory
-from store.records import Business, Contact, now
+from store.records import Business, Contact, Platform, now
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["REPORT_REASON"] = REPORT_REASON
@@ -159,12 +159,13 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF)
     if not expected or not secrets.compare_digest(expected, csrf):
         raise ApiError(403, "csrf", "This form has expired; please reload the sign-in page.")
-    account = await account_for_key(service, api_key.strip())
-    if account is None:
+    caller = await account_for_key(service, api_key.strip())
+    # The platform's key posts reviews; it has no pages to sign in to.
+    if caller is None or isinstance(caller.account, Platform):
         return render(request, "login.html", 401, csrf=csrf, error="That key is not valid.")
-    target = "/dashboard" if isinstance(account, Business) else "/moderation"
+    target = "/dashboard" if isinstance(caller.account, Business) else "/moderation"
     response = RedirectResponse(target, status_code=303)
-    start_session(request, response, account, api_key.strip())
+    start_session(request, response, caller, api_key.strip())
     response.delete_cookie(LOGIN_CSRF, secure=request.app.state.secure_cookies)
     return response
 

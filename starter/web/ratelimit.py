@@ -21,7 +21,6 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter import metrics
-from store.records import Business, Moderator
 
 
 class RateLimits:
@@ -29,6 +28,7 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.per_key: RateLimitItem = parse(settings.api_rate_limit)
         self.per_address: RateLimitItem = parse(settings.notice_rate_limit)
+        self.per_platform: RateLimitItem = parse(settings.platform_rate_limit)
 
     async def count(self, item: RateLimitItem, kind: str, who: str) -> int | None:
         """Counts one request; None if it is within the limit, else the seconds until the
@@ -49,15 +49,16 @@ def _of(request: Request) -> RateLimits:
     return limits
 
 
-async def count_key(request: Request, account: Business | Moderator) -> None:
-    """Every authenticated API request, by the account its key belongs to; once per request,
-    whatever the number of dependencies that ask who is calling."""
+async def count_key(request: Request, holder: str, *, platform: bool = False) -> None:
+    """Every authenticated API request, by who holds the key (``role:id``: an agent's key
+    counts apart from its business's owner); once per request, whatever the number of
+    dependencies that ask who is calling."""
     if getattr(request.state, "key_counted", False):
         return
     request.state.key_counted = True
-    role = "business" if isinstance(account, Business) else "moderator"
     limits = _of(request)
-    retry_after = await limits.count(limits.per_key, "key", f"{role}:{account.id}")
+    item = limits.per_platform if platform else limits.per_key
+    retry_after = await limits.count(item, "key", holder)
     if retry_after is not None:
         raise Refused(Refusal.RATE_LIMITED, retry_after=retry_after)
 

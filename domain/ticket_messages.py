@@ -1,0 +1,31 @@
+"""Inputs of TicketWorkflow and its steps: ids and times only. A ticket's subject, requester,
+notes and the review's text stay in the store; the workflow carries the ticket's id and when
+its reminder and breach fall."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.messages import DeliveryPolicy
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TicketInput(_Message):
+    ticket_id: str
+    review_id: str
+    business_id: str
+    # Fixed when the ticket opened, by the policy that matched then (DESIGN rule 20).
+    remind_at: datetime
+    target_at: datetime
+    delivery: DeliveryPolicy = DeliveryPolicy()
+
+
+class TicketStepInput(_Message):
+    ticket_id: str
+    at: datetime
+    delivery: DeliveryPolicy | None = None
