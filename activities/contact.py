@@ -40,7 +40,7 @@ from domain.messages import (
 from domain.refusals import Refusal, refusal_error
 from settings import Settings
 from starter import metrics
-from store import accounts, caps, contacts, history, outbox, reports, reviews, standing
+from store import accounts, caps, contacts, history, outbox, reports, reviews, standing, tickets
 from store.accounts import hash_secret
 from store.connection import Connection
 from store.records import AnswerRecord, Business, Contact, ContactRequest, Review, Reviewer
@@ -223,6 +223,9 @@ class ContactActivities(ProcessSteps):
                 report_deadline=inp.report_deadline,
                 answer_id=inp.answer_id,
             )
+            # The reviewer replied, declined or stayed silent: the dialogue the ticket waited on
+            # is over, and its next move is the business's.
+            await tickets.follow_contact(conn, review.id, contact.id, ended=True, at=inp.at)
             if answer is not None and answer.answer is Answer.REPLY:
                 text = texts.contact_replied(business, reviewer, review, answer)
             elif answer is not None:
@@ -258,6 +261,11 @@ class ContactActivities(ProcessSteps):
     async def close_contact(self, inp: CloseInput) -> None:
         async with self.db.tx() as conn:
             await contacts.end_contact(conn, inp.contact_id, status=ContactStatus.CLOSED, at=inp.at)
+            contact = await contacts.get_contact(conn, inp.contact_id)
+            if contact is not None:  # closed by the business while the reviewer's window ran
+                await tickets.follow_contact(
+                    conn, contact.review_id, contact.id, ended=True, at=inp.at
+                )
             await history.add_event(
                 conn,
                 subject_id=inp.contact_id,
@@ -297,6 +305,7 @@ class ContactActivities(ProcessSteps):
         await contacts.end_contact(
             conn, contact.id, status=ContactStatus.REPORTED, at=inp.at, report_id=inp.report_id
         )
+        await tickets.follow_contact(conn, review.id, contact.id, ended=True, at=inp.at)
         await history.add_event(
             conn,
             subject_id=contact.id,
@@ -458,6 +467,7 @@ async def _open(
         deadline=deadline,
     )
     await reviews.add_label(conn, review.id, REVIEWER_CONTACTED_LABEL, opened_at)
+    await tickets.follow_contact(conn, review.id, request.id, ended=False, at=opened_at)
     await history.add_event(
         conn,
         subject_id=request.id,

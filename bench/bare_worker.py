@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from bench.bare_activities import BareActivities
 from bench.bare_workflows.appeal import BareAppealWorkflow
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
+from bench.bare_workflows.desk import BareTicketWorkflow
 from bench.bare_workflows.flag import BareFlagWorkflow
 from bench.bare_workflows.lifecycle import BareLifecycleWorkflow
 from bench.bare_workflows.notice import BareNoticeWorkflow
@@ -39,6 +40,8 @@ async def run_bare_worker(settings: Settings, stop: asyncio.Event) -> None:
             BareFlagWorkflow,
             BareNoticeWorkflow,
             BareAppealWorkflow,
+            # The desk plan's (bench/desk.py).
+            BareTicketWorkflow,
         ],
         activities=[bare.step, bare.start_report],
         **worker_options(settings),

@@ -137,6 +137,29 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+async def time_gets(http: httpx.AsyncClient, path: str, samples: int) -> dict[str, Any]:
+    """``samples`` GETs of a page or a list, one after another: p50, p95, p99 and the largest,
+    in ms, and the answer's size. The first answer warms the app's caches; not counted."""
+    await http.get(path)
+    times: list[float] = []
+    size = 0
+    for _ in range(samples):
+        started = time.perf_counter()
+        response = await http.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code}")
+        size = len(response.content)
+    return {
+        "samples": samples,
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "p99_ms": round(percentile(times, 99), 1),
+        "max_ms": round(max(times), 1),
+        "bytes": size,
+    }
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "count": len(values),

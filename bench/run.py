@@ -23,7 +23,9 @@ Prints a table and writes the figures as JSON, with the machine's core count and
 each process spent, which says where the time goes.
 
 ``--plan moderation`` runs the moderation plan instead (flags, notices, decisions, appeals,
-beside the bare engine running the same cases): ``bench/moderation_run.py``.
+beside the bare engine running the same cases): ``bench/moderation_run.py``. ``--plan desk``
+runs the response desk's (reviews in, each opening its ticket; open tickets and contacts; the
+inbox at its fullest): ``bench/desk_run.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ import httpx
 from bench.anatomy import opening_parts
 from bench.bare_activities import BARE_TASK_QUEUE_SUFFIX
 from bench.bare_workflows.delivery import BareDeliveryWorkflow
+from bench.desk_run import desk_bench, desk_table
+from bench.desk_run import failed as desk_failed
 from bench.drivers import (
     BareDriver,
     Plan,
@@ -54,10 +58,10 @@ from bench.drivers import (
     ReviewdeskDriver,
     drained,
     make_plans,
-    percentile,
     run_all,
     summarised,
     summary,
+    time_gets,
 )
 from bench.measure import (
     Phase,
@@ -99,11 +103,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--plan",
-        choices=("lifecycle", "moderation"),
+        choices=("lifecycle", "moderation", "desk"),
         default="lifecycle",
         help="lifecycle: contacts, reports and decisions, then contacts left open (default);"
         " moderation: flags, notices, decisions and appeals (bench/moderation.py), beside the"
-        " bare engine running the same cases",
+        " bare engine running the same cases; desk: reviews in through the platform's API,"
+        " each opening its ticket, then open tickets and contacts, then the inbox"
+        " (bench/desk_run.py)",
+    )
+    p.add_argument(
+        "--reviews", type=int, default=10_000, help="reviews posted (--plan desk; 10000)"
+    )
+    p.add_argument(
+        "--inbox-tickets",
+        type=int,
+        default=20_000,
+        help="tickets in the business's inbox when it is timed, the rest written straight into"
+        " the store (--plan desk; 20000)",
+    )
+    p.add_argument(
+        "--inbox-samples", type=int, default=50, help="requests per inbox page timed (50)"
     )
     p.add_argument(
         "--cases", type=int, default=500, help="moderation cases per system (--plan moderation)"
@@ -122,7 +141,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " the run starts (Debian's postgresql package); the bare engine has none",
     )
     p.add_argument("--contacts", type=int, default=1000, help="lifecycles per system (1000)")
-    p.add_argument("--open-contacts", type=int, default=10_000, help="contacts left open (10000)")
+    p.add_argument(
+        "--open-contacts",
+        type=int,
+        default=10_000,
+        help="contacts left open (10000; --plan desk: on as many of its reviews)",
+    )
     p.add_argument(
         "--budget",
         type=float,
@@ -298,25 +322,6 @@ async def _signed_in(http: httpx.AsyncClient, api_key: str) -> None:
         raise RuntimeError(f"sign-in failed: {response.status_code}")
 
 
-async def _time_page(http: httpx.AsyncClient, path: str, samples: int) -> dict[str, Any]:
-    await http.get(path)  # the first answer warms the app's caches; not counted
-    times, size = [], 0
-    for _ in range(samples):
-        started = time.perf_counter()
-        response = await http.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path}: {response.status_code}")
-        size = len(response.content)
-    return {
-        "samples": samples,
-        "p50_ms": round(percentile(times, 50), 1),
-        "p95_ms": round(percentile(times, 95), 1),
-        "max_ms": round(max(times), 1),
-        "bytes": size,
-    }
-
-
 async def _store_mb(stack: Stack, store: Store) -> float:
     if store.dialect == "postgresql":
         size = await count_rows(store, "SELECT pg_database_size(current_database())")
@@ -449,10 +454,10 @@ async def open_contacts(
     ):
         await _signed_in(biz, world.business_keys[business])
         await _signed_in(mod, world.moderator_key)
-        result["dashboard"] = await _time_page(biz, "/dashboard", args.page_samples)
-        result["moderation_queue"] = await _time_page(mod, "/moderation", args.page_samples)
+        result["dashboard"] = await time_gets(biz, "/dashboard", args.page_samples)
+        result["moderation_queue"] = await time_gets(mod, "/moderation", args.page_samples)
         mod.headers["Authorization"] = f"Bearer {world.moderator_key}"
-        result["reports_api"] = await _time_page(
+        result["reports_api"] = await time_gets(
             mod, "/api/v1/reports?status=pending", args.page_samples
         )
     result["dashboard_business_open_contacts"] = await count_rows(
@@ -650,6 +655,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.plan == "desk":
+        results = run_main(desk_bench(args))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(desk_table(results))
+        return 1 if desk_failed(results) else 0
     if args.plan == "moderation":
         # Its own run: its cases would otherwise eat the budget of the contacts left open.
         results = run_main(moderation_bench(args))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from delivery.texts import Text
+from delivery.texts import greeting as hello
 from domain.enums import Appellant, Decision, Visibility
 from store.records import Appeal, Business, Review
 
@@ -35,8 +36,8 @@ def received(
     return Text(
         subject="We received your appeal",
         body=(
-            f"Hello {greeting},\n\n"
-            f"We received your appeal of {_when(appeal.opened_at)} against "
+            hello(greeting, word="Hello")
+            + f"We received your appeal of {_when(appeal.opened_at)} against "
             f'{_against(original, business)} ("{review.title}").\n\n'
             "A moderator other than the one who made that decision will look into it, free of "
             f"charge. We aim to decide by {_when(appeal.sla_deadline)} and will email you the "
@@ -95,8 +96,8 @@ def decided(
     return Text(
         subject="The appeal has been decided",
         body=(
-            f"Hello {greeting},\n\n"
-            f"A second moderator looked into {whose} against {_against(original, business)} "
+            hello(greeting, word="Hello")
+            + f"A second moderator looked into {whose} against {_against(original, business)} "
             f'("{review.title}") and {outcome}. {now_}\n\n{_FINAL}\n\n' + _SIGNATURE
         ),
     )

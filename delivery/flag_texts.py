@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from delivery.links import MARK
-from delivery.texts import Text
+from delivery.texts import Text, greeting
 from domain.enums import FlagReason, SubReason
 from store.records import Business, Flag, Review, Reviewer
 
@@ -42,8 +42,8 @@ def reviewer_asked(
 ) -> Text:
     """To the reviewer, with a mark where their one-time link goes."""
     before_link = (
-        f"Hi {reviewer.display_name},\n\n"
-        f'{business.name} flagged your review "{review.title}" because, in their view, '
+        greeting(reviewer.display_name)
+        + f'{business.name} flagged your review "{review.title}" because, in their view, '
         f"{reason_words(flag)}.\n\n"
         f"Before a moderator looks at it, you can edit your review or withdraw it, until "
         f"{_when(deadline)}, through this link (it shows what {business.name} wrote):\n\n"

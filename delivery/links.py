@@ -38,6 +38,12 @@ _PATHS = {
 }
 
 
+def ticket_url(base_url: str, ticket_id: str) -> str:
+    """A desk ticket's page, as mentions and reminders link to it (signed out, the page sends
+    the reader to sign in and back)."""
+    return f"{base_url}/desk/tickets/{ticket_id}"
+
+
 def secret_key(settings: Settings) -> bytes:
     """The service's secret key: from the settings, or kept in the data folder (secret.key)."""
     return kept_secret(settings.secret_key, settings.data_dir / "secret.key").encode()

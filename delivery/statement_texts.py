@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from delivery.links import MARK
-from delivery.texts import Text
+from delivery.texts import Text, greeting
 from store.records import Business, Review, Reviewer
 
 _SIGNATURE = "Kind regards,\nThe Reviewdesk team\n"
@@ -58,8 +58,8 @@ def hidden(
     return Text(
         subject="Your review is hidden while we look into a report",
         body=(
-            f"Hi {reviewer.display_name},\n\n"
-            f'Your review "{review.title}" on {business.name}\'s page is hidden from '
+            greeting(reviewer.display_name)
+            + f'Your review "{review.title}" on {business.name}\'s page is hidden from '
             f"{_when(since)} while a moderator looks into a report about it. It is kept, not "
             f"deleted. We aim to decide by {_when(decide_by)}, and the review stays hidden until "
             f"we do.\n\n"
@@ -82,8 +82,8 @@ def removed(
 ) -> Text:
     """A moderator removed the review: the statement, with the appeal link (``MARK``)."""
     before_link = (
-        f"Hi {reviewer.display_name},\n\n"
-        f'Your review "{review.title}" on {business.name}\'s page was removed on '
+        greeting(reviewer.display_name)
+        + f'Your review "{review.title}" on {business.name}\'s page was removed on '
         f"{_when(since)} after a moderator's decision. It is kept, not deleted, and no longer "
         f"shown.\n\n"
         + _statement(body)
@@ -105,8 +105,8 @@ def removed_on_appeal(
     return Text(
         subject="Your review has been removed after an appeal",
         body=(
-            f"Hi {reviewer.display_name},\n\n"
-            f'A moderator first decided to keep your review "{review.title}" on '
+            greeting(reviewer.display_name)
+            + f'A moderator first decided to keep your review "{review.title}" on '
             f"{business.name}'s page. That decision was appealed, and a second moderator "
             f"reversed it: the review was removed on {_when(since)}. It is kept, not deleted, and "
             f"no longer shown.\n\n"

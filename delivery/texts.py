@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from delivery.links import MARK
+from domain.desk import author_name
 from domain.enums import REPORT_REASON, Decision, Grounds, RequestedItem
 from store.records import AnswerRecord, Business, Contact, Report, Review, Reviewer
 
@@ -28,6 +29,26 @@ class Text:
     link_at: int | None = None
 
 
+def greeting(name: str | None, *, word: str = "Hi") -> str:
+    """An email's first line to a person: "Hi Sam," or, to someone whose name is blank (a
+    reviewer who never gave one), "Hello," rather than "Hi ,"."""
+    name = (name or "").strip()
+    return f"{word} {name},\n\n" if name else "Hello,\n\n"
+
+
+def one_line(value: str) -> str:
+    """Text as an email's subject may carry it: every run of white space (a line break, a tab)
+    one space. Titles and names are one line since the desk's inputs say so; this keeps one
+    stored before (or by any other way) from stopping the email (delivery/mail.py)."""
+    return " ".join(value.split())
+
+
+def _author(reviewer: Reviewer, review: Review) -> str:
+    """Who wrote the review, as the business may know them: never the name of an anonymous
+    review's author, even when their profile holds one from a signed review."""
+    return author_name(review.anonymous, reviewer.display_name)
+
+
 def _when(moment: datetime) -> str:
     return moment.strftime("%d %B %Y, %H:%M UTC")
 
@@ -38,8 +59,8 @@ def contact_request(
     """The request to the reviewer, with a mark where their reply link goes."""
     asked = "".join(f"  - {_REQUESTED[item]}\n" for item in contact.requested)
     before_link = (
-        f"Hi {reviewer.display_name},\n\n"
-        f'{business.name} read your review "{review.title}" and would like to know more '
+        greeting(reviewer.display_name)
+        + f'{business.name} read your review "{review.title}" and would like to know more '
         f"about your experience.\n\n"
         f"Their message:\n\n{contact.message}\n\n"
         + (f"They ask for:\n{asked}\n" if asked else "")
@@ -71,10 +92,10 @@ def contact_replied(
     lines = "".join(f"{label}: {value}\n" for label, value in shared if value)
     lines = lines or "(They replied without sharing details.)\n"
     return Text(
-        subject=f"{reviewer.display_name} replied about their review",
+        subject=f"{_author(reviewer, review)} replied about their review",
         body=(
             f"Hello {business.name},\n\n"
-            f"{reviewer.display_name} replied to your request about the review "
+            f"{_author(reviewer, review)} replied to your request about the review "
             f'"{review.title}". Here is what they chose to share:\n\n'
             f"{lines}\n"
             f"If this is not enough to recognise a genuine experience, you can report the "
@@ -85,10 +106,10 @@ def contact_replied(
 
 def contact_declined(business: Business, reviewer: Reviewer, review: Review) -> Text:
     return Text(
-        subject=f"{reviewer.display_name} declined to share more",
+        subject=f"{_author(reviewer, review)} declined to share more",
         body=(
             f"Hello {business.name},\n\n"
-            f"{reviewer.display_name} chose not to share more about the review "
+            f"{_author(reviewer, review)} chose not to share more about the review "
             f'"{review.title}". You can report the review from your dashboard if you believe '
             f"it is not based on a genuine experience.\n\nKind regards,\nThe Reviewdesk team\n"
         ),
@@ -97,10 +118,10 @@ def contact_declined(business: Business, reviewer: Reviewer, review: Review) -> 
 
 def contact_no_response(business: Business, reviewer: Reviewer, review: Review) -> Text:
     return Text(
-        subject=f"No reply from {reviewer.display_name}",
+        subject=f"No reply from {_author(reviewer, review)}",
         body=(
             f"Hello {business.name},\n\n"
-            f"{reviewer.display_name} did not reply to your request about the review "
+            f"{_author(reviewer, review)} did not reply to your request about the review "
             f'"{review.title}" in time. You can report the review from your dashboard if you '
             f"believe it is not based on a genuine experience.\n\n"
             f"Kind regards,\nThe Reviewdesk team\n"
@@ -133,8 +154,8 @@ def report_opened_for_reviewer(
     return Text(
         subject="Your review is hidden while we look into a report",
         body=(
-            f"Hi {reviewer.display_name},\n\n"
-            f'{business.name} reported your review "{review.title}" for the reason: '
+            greeting(reviewer.display_name)
+            + f'{business.name} reported your review "{review.title}" for the reason: '
             f"{REPORT_REASON}\n"
             + (f"They did so because {_grounds(report.grounds)}.\n" if report.grounds else "")
             + "\n"
@@ -202,7 +223,7 @@ def decision_for_reviewer(
     return Text(
         subject="The report of your review has been decided",
         body=(
-            f"Hi {reviewer.display_name},\n\nA moderator {outcome}\n\n"
+            greeting(reviewer.display_name) + f"A moderator {outcome}\n\n"
             f"Kind regards,\nThe Reviewdesk team\n"
         ),
     )

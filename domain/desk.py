@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.enums import Priority, TicketView
+from domain.enums import Priority, TicketStatus, TicketView
 
 ANONYMOUS = "Anonymous reviewer"
 NEW_REVIEW = "New review"
@@ -29,6 +29,13 @@ def requester_for(display_name: str | None) -> str:
     return display_name.strip() if display_name and display_name.strip() else ANONYMOUS
 
 
+def author_name(anonymous: bool, display_name: str | None) -> str:
+    """The one rule for the name of a review's author wherever a business or the public sees it
+    (a ticket, a page, an email): "Anonymous reviewer" for a review posted without a name, even
+    when the reviewer's profile holds a name from another of their reviews; never blank."""
+    return ANONYMOUS if anonymous else requester_for(display_name)
+
+
 def tags_for(rating: int) -> list[str]:
     """``rating_N``, and ``negative`` (1-2 stars) or ``positive`` (4-5); 3 stars is neither."""
     tags = [f"rating_{rating}"]
@@ -46,6 +53,22 @@ def is_negative(rating: int) -> bool:
 def priority_for(rating: int) -> Priority:
     """Negative tickets are high priority (rule 15)."""
     return Priority.HIGH if is_negative(rating) else Priority.NORMAL
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """A ticket's status change on an event: to ``to``, only from one of ``only_from``."""
+
+    to: TicketStatus
+    only_from: tuple[TicketStatus, ...]
+
+
+# Rule 21: a ticket waits on the reviewer (pending) while its private dialogue runs, that is
+# while the reviewer's reply window is open; once they replied, declined or stayed silent (or the
+# business closed the contact first), the next move is the business's again (open). A solved
+# ticket stays solved either way.
+ON_CONTACT_OPENED = StatusMove(TicketStatus.PENDING, (TicketStatus.NEW, TicketStatus.OPEN))
+ON_CONTACT_ENDED = StatusMove(TicketStatus.OPEN, (TicketStatus.PENDING,))
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,10 @@ class Refusal(StrEnum):
     TICKET_NOT_FOUND = "ticket_not_found"
     MEMBER_NOT_FOUND = "member_not_found"
     OWNER_ONLY = "owner_only"
+    OWNER_NOT_REMOVABLE = "owner_not_removable"
     HANDLE_TAKEN = "handle_taken"
     POLICY_NOT_FOUND = "policy_not_found"
+    POLICY_LIMIT_REACHED = "policy_limit_reached"
 
     @property
     def http_status(self) -> int:
@@ -123,8 +125,10 @@ _HTTP_STATUS = {
     Refusal.TICKET_NOT_FOUND: 404,
     Refusal.MEMBER_NOT_FOUND: 422,
     Refusal.OWNER_ONLY: 403,
+    Refusal.OWNER_NOT_REMOVABLE: 409,
     Refusal.HANDLE_TAKEN: 409,
     Refusal.POLICY_NOT_FOUND: 404,
+    Refusal.POLICY_LIMIT_REACHED: 409,
 }
 
 _MESSAGES = {
@@ -215,8 +219,14 @@ _MESSAGES = {
     Refusal.TICKET_NOT_FOUND: "No such ticket.",
     Refusal.MEMBER_NOT_FOUND: "No such member of your team.",
     Refusal.OWNER_ONLY: "Only the business's owner may do this.",
+    Refusal.OWNER_NOT_REMOVABLE: (
+        "The owner cannot be removed from the team: the business signs in with their key."
+    ),
     Refusal.HANDLE_TAKEN: "Someone in your team already goes by this name; choose another.",
     Refusal.POLICY_NOT_FOUND: "No such response policy.",
+    Refusal.POLICY_LIMIT_REACHED: (
+        "A business keeps at most 20 response policies: remove one before adding another."
+    ),
 }
 
 

@@ -29,3 +29,8 @@ class TicketStepInput(_Message):
     ticket_id: str
     at: datetime
     delivery: DeliveryPolicy | None = None
+
+
+class TicketStepDone(_Message):
+    # A solved ticket has nothing left to time: its workflow ends.
+    solved: bool = False

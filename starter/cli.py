@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import BaseModel, RootModel, ValidationError
 
-from domain.enums import Answer, Decision, Grounds, RequestedItem, WebhookEvent
+from domain.enums import Answer, Decision, Grounds, RequestedItem, ReviewSource, WebhookEvent
 from domain.refusals import Refused
 from settings import Settings, get_settings
 from starter import keys, tracing
@@ -136,7 +137,7 @@ def up(
     from starter.health import worker_http
     from starter.logs import configure_logging
     from starter.retention import purging
-    from starter.seed import seed_demo
+    from starter.seed import seed_demo, start_tickets
     from starter.temporal_runtime import install
     from starter.web.app import create_app
     from starter.web.serve import serve
@@ -159,9 +160,11 @@ def up(
             client = await connect(settings)
             async with open_store(settings) as db:
                 await seal_clear_secrets(db, settings)
-                if seed:
-                    await seed_demo(db, settings.demo_file)
                 service = Reviewdesk(client, db, settings)
+                if seed:
+                    # The tickets' workflows start now; their timers run once the worker polls.
+                    seeded = await seed_demo(db, settings.demo_file)
+                    await start_tickets(service.intake, seeded.tickets)
                 web_stop = asyncio.Event()
                 web = asyncio.create_task(serve(create_app(settings, service), settings, web_stop))
                 async with (
@@ -270,20 +273,36 @@ def seed_command(
     demo: Annotated[bool, typer.Option("--demo", help="Demo businesses, reviewers and reviews.")],
 ) -> None:
     """Create the store and, with --demo, the demo data and its credentials file."""
-    from starter.seed import seed_demo
+    from starter.intake import Intake
+    from starter.seed import seed_demo, start_tickets
 
     settings = get_settings()
 
-    async def go() -> None:
+    async def go() -> bool:
         async with open_store(settings) as db:
-            if demo:
-                await seed_demo(db, settings.demo_file)
+            if not demo:
+                return True
+            seeded = await seed_demo(db, settings.demo_file)
+            # The demo tickets' workflows hold their response targets: started if Temporal is
+            # up, else by the next `up` or `seed --demo` (each start finds a running one).
+            try:
+                async with deadline(settings.temporal_call_timeout):
+                    client = await connect(settings)
+                await start_tickets(Intake(client, db, settings), seeded.tickets)
+            except UNAVAILABLE_ERRORS:
+                return False
+            return True
 
-    _run(go())
-    if demo:
-        typer.echo(f"Demo data seeded; credentials and ids written to {settings.demo_file}")
-    else:
+    started = _run(go())
+    if not demo:
         typer.echo(f"Store ready: {settings.store_label}")
+        return
+    typer.echo(f"Demo data seeded; credentials and ids written to {settings.demo_file}")
+    if not started:
+        typer.echo(
+            f"Temporal did not answer at {settings.temporal_address}: the demo tickets' "
+            "response targets start with `reviewdesk up`, or `seed --demo` again once it runs."
+        )
 
 
 @app.command("purge")
@@ -472,6 +491,72 @@ def show(object_id: str, as_json: JsonOption = False) -> None:
         return await service.contact_view(object_id)
 
     _drive(action, as_json)
+
+
+reviews_app = typer.Typer(
+    help="Reviews in by hand, as the platform posts them (DESIGN rule 14).", no_args_is_help=True
+)
+app.add_typer(reviews_app, name="review")
+
+
+@reviews_app.command("add")
+def review_add(
+    business: BusinessOption,
+    rating: Annotated[int, typer.Option(min=1, max=5, help="Stars, 1 to 5.")],
+    text: Annotated[str, typer.Option(help="What the reviewer wrote.")],
+    reviewer_id: Annotated[str, typer.Option(help="The platform's id of the reviewer.")],
+    reviewer_email: Annotated[str, typer.Option(help="Where a contact reaches them.")],
+    reviewer_name: Annotated[
+        str | None, typer.Option(help="Their display name; leave out for an anonymous review.")
+    ] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    source: Annotated[ReviewSource, typer.Option()] = ReviewSource.ORGANIC,
+    external_id: Annotated[
+        str | None,
+        typer.Option(help="The platform's id of the review; run again with it, nothing doubles."),
+    ] = None,
+) -> None:
+    """Add a review and open its ticket, through the same path as the platform's API; prints the
+    review and its ticket. Without --external-id, each run adds a new review."""
+    from starter.desk_inputs import ReviewerIn, ReviewIn
+    from starter.web.api_reviews import PostedOut
+
+    async def action(service: Reviewdesk) -> BaseModel:
+        body = ReviewIn(
+            external_id=external_id or f"cli-{secrets.token_hex(8)}",
+            business_id=business,
+            reviewer=ReviewerIn(id=reviewer_id, display_name=reviewer_name, email=reviewer_email),
+            rating=rating,
+            title=title,
+            text=text,
+            source=source,
+        )
+        return PostedOut.of(await service.intake.post(body))
+
+    _drive(action, as_json=True)
+
+
+platform_app = typer.Typer(
+    help="The review platform, which posts every new review (DESIGN rule 14).",
+    no_args_is_help=True,
+)
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("key")
+def platform_key(
+    platform_id: Annotated[str, typer.Option("--id", help="The platform's id.")] = "platform",
+    name: Annotated[str, typer.Option(help="Its name, the first time.")] = "The review platform",
+) -> None:
+    """Print a new API key for the platform once (made the first time); the old one stops."""
+    settings = get_settings()
+
+    async def go() -> str:
+        async with open_store(settings) as db:
+            return await keys.make_platform_key(db, settings.demo_file, platform_id, name)
+
+    key = _run(go())
+    typer.echo(f"New API key for the platform {platform_id} (shown only now; keep it safe):\n{key}")
 
 
 webhooks_app = typer.Typer(

@@ -27,6 +27,18 @@ def _no_control_characters(value: str | None) -> str | None:
     return value
 
 
+def one_line(value: str | None) -> str | None:
+    """A name or a title: it may become an email's subject, which is one line, so no line break,
+    tab or other control character."""
+    # C0 and C1 controls (a tab, a line break, \x85), and the Unicode line and paragraph
+    # separators: every break str.splitlines() knows, as delivery/mail.py refuses them.
+    if value is not None and any(
+        ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value
+    ):
+        raise ValueError("must be one line, without control characters")
+    return value
+
+
 class ContactRequestBody(_Input):
     message: str = Field(min_length=1, max_length=MAX_TEXT)
     requested: list[RequestedItem] = Field(default_factory=list, max_length=len(RequestedItem))

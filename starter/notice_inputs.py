@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from domain.enums import SubReason
-from starter.inputs import MAX_TEXT
+from starter.inputs import MAX_TEXT, one_line
 
 GOOD_FAITH = (
     "Confirm that you believe, in good faith, that the information in your notice is accurate "
@@ -51,12 +51,7 @@ class NoticeBody(BaseModel):
 
     _plain_text = field_validator("explanation")(_plain)
 
-    @field_validator("name")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if any(ord(c) < 32 for c in value):
-            raise ValueError("must be one line, without control characters")
-        return value
+    _one_line = field_validator("name")(one_line)
 
     _email = field_validator("email")(email_address)
 

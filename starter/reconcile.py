@@ -28,6 +28,12 @@ repair is recorded in the record's history.
 A step of the misuse guard's ladder in force waits in `standing-<subject kind>-<subject id>` for
 its end; without it the step would stay in force for ever: that workflow is started again (it
 loads its subject's steps, so their timers exist again).
+
+A ticket's response target waits in `ticket-<review id>`. A review stored while Temporal did not
+answer, and never posted again, has a ticket whose workflow never started: no reminder, no
+breach. Its first step marks the ticket started, so only tickets unmarked a minute after they
+opened are checked (not every open ticket: there may be tens of thousands), and the repair
+starts the workflow (the start is idempotent by id).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from domain import (
     notice_workflow_id,
     report_workflow_id_of,
     standing_workflow_id,
+    ticket_workflow_id,
 )
 from domain.appeal_messages import AppealWorkflowInput
 from domain.enums import AppealStatus, ContactStatus, ReportSource, ReportStatus
@@ -64,9 +71,9 @@ from settings import Settings
 from starter.appeals import appeal_input
 from starter.flags import flag_input, resumable
 from starter.workflow_inputs import contact_input, delivery_policy
-from store import Store, appeals, contacts, drift, flags, notices, reports, standing
+from store import Store, appeals, contacts, drift, flags, notices, reports, standing, tickets
 from store.connection import Connection
-from store.records import Appeal, Contact, Flag, Notice, Report, StandingStep, now
+from store.records import Appeal, Contact, Flag, Notice, Report, StandingStep, Ticket, now
 from workflows.appeal import AppealWorkflow
 from workflows.contact import ReviewerContactWorkflow
 from workflows.flag import FlagWorkflow
@@ -76,7 +83,9 @@ from workflows.standing import StandingWorkflow
 
 log = logging.getLogger("reviewdesk.drift")
 
-Kind = Literal["contact", "report", "flag", "notice", "appeal", "standing"]
+Kind = Literal["contact", "report", "flag", "notice", "appeal", "standing", "ticket"]
+# How long a ticket's workflow may take to run its first step before reconcile looks at it.
+TICKET_START_GRACE = timedelta(minutes=1)
 # Workflows asked at once: enough to check thousands of records in seconds, few enough that a
 # check never crowds out the worker's own calls to the server.
 _CONCURRENCY = 8
@@ -110,6 +119,8 @@ class Expected:
             return appeal_workflow_id(self.decision_id)
         if self.kind == "standing":
             return standing_workflow_id(self.subject_kind, self.subject_id)
+        if self.kind == "ticket":
+            return ticket_workflow_id(self.review_id)
         return report_workflow_id_of(self.id, self.review_id, after_contact=self.after_contact)
 
 
@@ -155,7 +166,7 @@ async def _carried(
     client: Client, record: Expected, run_id: str, rpc_timeout: timedelta | None
 ) -> str | None:
     """The record the workflow's run was started for."""
-    if record.kind in ("flag", "notice", "standing"):
+    if record.kind in ("flag", "notice", "standing", "ticket"):
         # Its workflow id is its own (a standing workflow carries every step of its subject).
         return record.id
     kind: type[Any] = {
@@ -183,6 +194,7 @@ def expected_of(
     unreceived: Sequence[Notice] = (),
     appeals_pending: Sequence[Appeal] = (),
     steps_in_force: Sequence[StandingStep] = (),
+    tickets_not_started: Sequence[Ticket] = (),
 ) -> list[Expected]:
     # One per subject: its workflow keeps the timers of all its steps.
     subjects = {(s.subject_kind, s.subject_id): s for s in reversed(steps_in_force)}
@@ -215,6 +227,7 @@ def expected_of(
             )
             for s in subjects.values()
         ),
+        *(Expected("ticket", t.id, t.review_id, "not_started") for t in tickets_not_started),
     ]
 
 
@@ -233,6 +246,7 @@ async def _expected(conn: Connection) -> list[Expected]:
         await notices.unreceived(conn),
         await drift.appeals_pending(conn),
         await _steps_in_force(conn),
+        await tickets.not_started(conn, before=now() - TICKET_START_GRACE),
     )
 
 
@@ -277,6 +291,7 @@ async def _expected_others(conn: Connection) -> list[Expected]:
         await notices.unreceived(conn),
         await drift.appeals_pending(conn),
         await _steps_in_force(conn),
+        await tickets.not_started(conn, before=now() - TICKET_START_GRACE),
     )
 
 
@@ -286,6 +301,8 @@ async def _expected_others(conn: Connection) -> list[Expected]:
 async def repair(db: Store, client: Client, settings: Settings, found: Disagreement) -> str:
     """Repairs one disagreement and says what it did, in words."""
     record = found.record
+    if record.kind == "ticket":
+        return await _start_ticket(db, client, settings, record)
     if record.kind == "standing":
         return await _redrive_standing(db, client, settings, record)
     if record.kind in ("flag", "notice", "appeal"):
@@ -421,6 +438,17 @@ async def _redrive_standing(db: Store, client: Client, settings: Settings, recor
     return f"re-driven: {record.workflow_id} started again; its steps end on time"
 
 
+async def _start_ticket(db: Store, client: Client, settings: Settings, record: Expected) -> str:
+    from starter.intake import Intake
+
+    async with db.read() as conn:
+        ticket = await tickets.get_ticket(conn, record.id)
+    if ticket is None or ticket.started_at is not None:
+        return "nothing to do: it has started meanwhile"
+    await Intake(client, db, settings).start_ticket(ticket)
+    return f"started: {record.workflow_id} keeps its response target's timers"
+
+
 async def _start(client: Client, settings: Settings, run: Any, inp: Any, workflow_id: str) -> bool:
     """Starts the workflow again under its id; False when one runs there already."""
     try:
@@ -492,7 +520,7 @@ async def watch(db: Store, client: Client, settings: Settings) -> None:
         if found:
             log.warning(
                 "drift: %d contact(s) and %d report(s) disagree with Temporal, and %d other"
-                " record(s) (flags, notices, appeals);"
+                " record(s) (flags, notices, appeals, ladder steps, tickets);"
                 " run `reviewdesk reconcile` to see and repair them",
                 LAST.contacts,
                 LAST.reports,

@@ -45,6 +45,7 @@ from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.intake import Intake
 from starter.notices import Notices
+from starter.policies import Policies
 from starter.standing import Standing
 from starter.statements import Statements
 from starter.team import Team
@@ -161,6 +162,7 @@ class Reviewdesk:
         self.intake = Intake(client, db, settings)
         self.desk = Desk(client, db, settings)
         self.team = Team(client, db, settings)
+        self.policies = Policies(db, settings)
 
     # --- business ------------------------------------------------------------------------------
 

@@ -6,24 +6,19 @@ read from the store (``store.standing``)."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.standing import announce, ended_messages, signal_standing
-from domain import message_workflow_id
 from domain.enums import StandingStepKind, StandingSubject, StepEnd, WebhookEvent
 from domain.ladder import blocks
-from domain.messages import MessageInput
 from domain.refusals import Refusal, Refused
 from settings import Settings
+from starter.deliveries import start_deliveries
 from starter.temporal_calls import unavailable
 from starter.unavailable import deadline
-from starter.workflow_inputs import delivery_policy
 from store import Store, accounts, directory, standing
 from store.connection import Connection
 from store.records import StandingStep, now
@@ -203,22 +198,10 @@ class Standing:
         idempotent (one delivery workflow per message, a reload of the same timers), so a
         retry does them again. Raises ``Unavailable`` when Temporal cannot be reached: the
         moderator is told to try again, since nobody has been told of the lift yet."""
-        from workflows.delivery import MessageDeliveryWorkflow
-
         s = self.settings
-        policy = delivery_policy(s)
+        await start_deliveries(self.client, s, keys)
         try:
             async with deadline(s.temporal_call_timeout):
-                for key, channel in keys:
-                    with contextlib.suppress(WorkflowAlreadyStartedError):
-                        await self.client.start_workflow(
-                            MessageDeliveryWorkflow.run,
-                            MessageInput(key=key, delivery=policy.for_channel(channel)),
-                            id=message_workflow_id(key),
-                            task_queue=s.task_queue,
-                            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                        )
                 await signal_standing(
                     self.client, s, subject_kind, subject_id, task_queue=s.task_queue, changed=True
                 )

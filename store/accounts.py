@@ -117,6 +117,15 @@ async def add_reviewer(
     )
 
 
+async def name_blank_reviewer(conn: Connection, reviewer_id: str, display_name: str) -> None:
+    """Gives a profile made blank (by an anonymous first review) the name a later signed review
+    carries; a name the profile has already is kept."""
+    await conn.execute(
+        "UPDATE reviewers SET display_name = ? WHERE id = ? AND TRIM(display_name) = ''",
+        (display_name, reviewer_id),
+    )
+
+
 async def get_reviewer(conn: Connection, reviewer_id: str) -> Reviewer | None:
     row = await fetch_one(
         conn, "SELECT id, display_name, email FROM reviewers WHERE id = ?", (reviewer_id,)

@@ -11,6 +11,9 @@ from store.connection import Connection
 from store.records import Member, fetch_all, fetch_one, ts
 
 _COLUMNS = "id, business_id, name, handle, email, role, created_at"
+# Who is in the team now: an agent the owner removed keeps their row (names in history and
+# notes) but is no longer assigned, mentioned or listed.
+_IN_TEAM = "removed_at IS NULL"
 
 
 def owner_id(business_id: str) -> str:
@@ -64,9 +67,35 @@ async def get_member(conn: Connection, member_id: str) -> Member | None:
 
 
 async def member_of(conn: Connection, business_id: str, member_id: str) -> Member | None:
-    """The member, only if they are in this business's team."""
-    member = await get_member(conn, member_id)
-    return member if member is not None and member.business_id == business_id else None
+    """The member, only if they are in this business's team (and not removed from it)."""
+    row = await fetch_one(
+        conn,
+        f"SELECT {_COLUMNS} FROM members WHERE id = ? AND business_id = ? AND {_IN_TEAM}",
+        (member_id, business_id),
+    )
+    return Member.model_validate(dict(row)) if row else None
+
+
+async def removed_agent(conn: Connection, business_id: str, member_id: str) -> Member | None:
+    """The business's agent, if the owner has removed them: a repeated removal finds them."""
+    row = await fetch_one(
+        conn,
+        f"SELECT {_COLUMNS} FROM members WHERE id = ? AND business_id = ?"
+        " AND removed_at IS NOT NULL",
+        (member_id, business_id),
+    )
+    return Member.model_validate(dict(row)) if row else None
+
+
+async def remove_agent(conn: Connection, member_id: str, at: datetime) -> bool:
+    """Their key stops working at once (its hash is gone), and with it their page sessions,
+    which compare it at every request. Whether they were in the team until now."""
+    changed = await conn.execute(
+        "UPDATE members SET api_key_hash = NULL, removed_at = ?"
+        f" WHERE id = ? AND role = 'agent' AND {_IN_TEAM}",
+        (ts(at), member_id),
+    )
+    return changed == 1
 
 
 async def owner_of(conn: Connection, business_id: str) -> Member | None:
@@ -85,18 +114,20 @@ async def key_hash_of_agent(conn: Connection, member_id: str) -> str | None:
     return str(row[0]) if row and row[0] is not None else None
 
 
-async def set_agent_key(conn: Connection, member_id: str, key_hash: str) -> None:
-    await conn.execute(
-        "UPDATE members SET api_key_hash = ? WHERE id = ? AND role = 'agent'",
+async def set_agent_key(conn: Connection, member_id: str, key_hash: str) -> bool:
+    """Whether the agent (still in a team) has the new key."""
+    changed = await conn.execute(
+        f"UPDATE members SET api_key_hash = ? WHERE id = ? AND role = 'agent' AND {_IN_TEAM}",
         (key_hash, member_id),
     )
+    return changed == 1
 
 
 async def members_of(conn: Connection, business_id: str) -> list[Member]:
     """The owner first, then agents by name."""
     rows = await fetch_all(
         conn,
-        f"SELECT {_COLUMNS} FROM members WHERE business_id = ?"
+        f"SELECT {_COLUMNS} FROM members WHERE business_id = ? AND {_IN_TEAM}"
         " ORDER BY CASE role WHEN 'owner' THEN 0 ELSE 1 END, name, id",
         (business_id,),
     )
@@ -120,7 +151,7 @@ async def by_handles(conn: Connection, business_id: str, handles: set[str]) -> l
     rows = await fetch_all(
         conn,
         f"SELECT {_COLUMNS} FROM members WHERE business_id = ? AND handle IN ({marks})"
-        " ORDER BY handle",
+        f" AND {_IN_TEAM} ORDER BY handle",
         (business_id, *wanted),
     )
     return [Member.model_validate(dict(r)) for r in rows]

@@ -42,8 +42,10 @@ async def add_policy(
     target_minutes: int,
     created_at: datetime,
     position: int | None = None,
+    idempotency_key: str | None = None,
 ) -> None:
-    """At ``position`` (0 first), or after the others."""
+    """At ``position`` (0 first), or after the others. Raises ``store.errors.Conflict`` when
+    the business already added a policy with this ``idempotency_key``."""
     if position is None:
         row = await fetch_one(
             conn,
@@ -60,7 +62,7 @@ async def add_policy(
         )
     await conn.execute(
         "INSERT INTO response_policies (id, business_id, position, name, ratings,"
-        " target_minutes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " target_minutes, created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             id,
             business_id,
@@ -69,8 +71,21 @@ async def add_policy(
             ",".join(str(r) for r in sorted(set(ratings))),
             target_minutes,
             ts(created_at),
+            idempotency_key,
         ),
     )
+
+
+async def policy_for_idempotency_key(
+    conn: Connection, business_id: str, key: str
+) -> ResponsePolicy | None:
+    """The policy first added with this key, even if removed since: a retry finds it."""
+    row = await fetch_one(
+        conn,
+        f"SELECT {_COLUMNS} FROM response_policies WHERE business_id = ? AND idempotency_key = ?",
+        (business_id, key),
+    )
+    return _policy(dict(row)) if row else None
 
 
 async def remove_policy(conn: Connection, business_id: str, policy_id: str, at: datetime) -> bool:
@@ -80,3 +95,14 @@ async def remove_policy(conn: Connection, business_id: str, policy_id: str, at: 
         (ts(at), policy_id, business_id),
     )
     return changed == 1
+
+
+async def was_removed(conn: Connection, business_id: str, policy_id: str) -> bool:
+    """Whether this is the business's policy, removed: what a second removal finds."""
+    row = await fetch_one(
+        conn,
+        "SELECT 1 FROM response_policies WHERE id = ? AND business_id = ?"
+        " AND removed_at IS NOT NULL",
+        (policy_id, business_id),
+    )
+    return row is not None

@@ -375,6 +375,8 @@ class Ticket(BaseModel):
     breached_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+    # When its workflow ran its first step; None until then (see starter/reconcile.py).
+    started_at: datetime | None = None
 
 
 class TicketEvent(BaseModel):

@@ -84,6 +84,15 @@ async def review_for_external_id(conn: Connection, external_id: str) -> Review |
     return await get_review(conn, row["id"]) if row else None
 
 
+async def give_external_id(conn: Connection, review_id: str, external_id: str) -> None:
+    """Names a review stored before the desk (the demo seed's) by a platform id, unless it has
+    one: posting that id then finds it, and opens its ticket."""
+    await conn.execute(
+        "UPDATE reviews SET external_id = ? WHERE id = ? AND external_id IS NULL",
+        (external_id, review_id),
+    )
+
+
 async def set_visibility(conn: Connection, review_id: str, visibility: Visibility) -> None:
     await conn.execute(
         "UPDATE reviews SET visibility = ? WHERE id = ?", (visibility.value, review_id)
@@ -99,14 +108,17 @@ async def add_label(conn: Connection, review_id: str, label: str, since: datetim
 
 
 async def authors_of(conn: Connection, reviewer_ids: list[str]) -> dict[str, str]:
-    """Display names, the only thing of a reviewer the public sees."""
+    """Display names, the only thing of a reviewer the public sees; a blank one is left out, so
+    a page's "an anonymous reviewer" stands in for it rather than an empty name. Whether a review
+    may show its author's name is the review's own (``domain.desk.author_name``)."""
     ids = sorted(set(reviewer_ids))
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
     rows = await fetch_all(
         conn,
-        f"SELECT id, display_name FROM reviewers WHERE id IN ({marks})",
+        f"SELECT id, display_name FROM reviewers"
+        f" WHERE id IN ({marks}) AND TRIM(display_name) <> ''",
         tuple(ids),
     )
     return {row["id"]: row["display_name"] for row in rows}

@@ -164,9 +164,14 @@ V9_DESK = """
         api_key_hash TEXT UNIQUE,
         created_at TEXT NOT NULL,
         idempotency_key TEXT,
-        UNIQUE (business_id, handle),
+        -- An agent the owner removed: their key is gone (NULL), and they leave the team, the
+        -- assign list and the mentions; the row stays for the names in history and notes.
+        removed_at TEXT,
         UNIQUE (business_id, idempotency_key)
     );
+    -- A removed agent's handle is free for someone new.
+    CREATE UNIQUE INDEX members_by_handle ON members (business_id, handle)
+        WHERE removed_at IS NULL;
     INSERT INTO members (id, business_id, name, handle, email, role, created_at)
         SELECT 'mb_owner_' || id, id, name, 'owner', email, 'owner', created_at FROM businesses;
     -- The platform that posts every new review (rule 14), with its own key.
@@ -201,16 +206,27 @@ V9_DESK = """
         reminded_at TEXT,
         breached_at TEXT,
         created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
+        updated_at TEXT NOT NULL,
+        -- Set by its workflow's first step: a ticket without it after a while had its start
+        -- lost (Temporal down when the review came in, and no retry): reconcile starts it.
+        started_at TEXT
     );
+    CREATE INDEX tickets_not_started ON tickets (created_at) WHERE started_at IS NULL;
+    -- One index per inbox view, newest first within a business. The "not solved" views are
+    -- partial indexes: a business's history of solved tickets grows for ever, and the inbox
+    -- must not walk it. Their queries name the same literal condition (store/tickets.py).
     CREATE INDEX tickets_all ON tickets (business_id, created_at, id);
     CREATE INDEX tickets_by_status ON tickets (business_id, status, created_at, id);
-    CREATE INDEX tickets_by_assignee ON tickets (business_id, assignee_id, created_at, id);
-    CREATE INDEX tickets_negative ON tickets (business_id, negative, status, created_at, id);
+    CREATE INDEX tickets_assigned_open ON tickets (business_id, assignee_id, created_at, id)
+        WHERE status <> 'solved';
+    CREATE INDEX tickets_negative_open ON tickets (business_id, created_at, id)
+        WHERE negative = 1 AND status <> 'solved';
     CREATE TABLE ticket_tags (
         ticket_id TEXT NOT NULL REFERENCES tickets(id),
         tag TEXT NOT NULL,
         added_at TEXT NOT NULL,
+        -- The order tags were added in: those of one moment keep the order they were given.
+        position INTEGER NOT NULL,
         PRIMARY KEY (ticket_id, tag)
     );
     -- Every change of a ticket, for its history: who (a member, or NULL for Reviewdesk
@@ -221,7 +237,11 @@ V9_DESK = """
         at TEXT NOT NULL,
         kind TEXT NOT NULL,
         actor_id TEXT REFERENCES members(id),
-        detail TEXT
+        detail TEXT,
+        -- The Idempotency-Key of the assignment that recorded it: a retry answers as the first
+        -- try did, even after someone else has reassigned the ticket since.
+        idempotency_key TEXT,
+        UNIQUE (ticket_id, actor_id, idempotency_key)
     );
     CREATE INDEX ticket_events_by_ticket ON ticket_events (ticket_id, at);
     -- Internal notes: never public (rule 17).
@@ -232,7 +252,8 @@ V9_DESK = """
         text TEXT NOT NULL,
         created_at TEXT NOT NULL,
         idempotency_key TEXT,
-        UNIQUE (author_id, idempotency_key)
+        -- A key names one note of one ticket: the same key on another ticket is another note.
+        UNIQUE (ticket_id, author_id, idempotency_key)
     );
     CREATE INDEX ticket_notes_by_ticket ON ticket_notes (ticket_id, created_at);
     -- A business's response policies (rule 20), in order: the first that matches wins.
@@ -244,7 +265,10 @@ V9_DESK = """
         ratings TEXT NOT NULL,
         target_minutes INTEGER NOT NULL,
         created_at TEXT NOT NULL,
-        removed_at TEXT
+        removed_at TEXT,
+        -- A policy added again with the same Idempotency-Key is the first one.
+        idempotency_key TEXT,
+        UNIQUE (business_id, idempotency_key)
     );
     CREATE INDEX response_policies_by_business ON response_policies (business_id, position);
     """

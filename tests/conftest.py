@@ -125,6 +125,7 @@ BOTH_STORES = frozenset(
         "test_desk",
         "test_ticket_sla",
         "test_desk_pages",
+        "test_desk_team",
         "test_ticket_contact",
     }
 )

@@ -7,11 +7,38 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.pgcluster import find_bin_dir
 from tests.processes import ROOT
+
+
+def _bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Runs ``bench/run.py`` with ``args`` on its own dev server, worker and web app (free
+    loopback ports, never 7233, 8000, 8233), without this shell's settings; asserts it ended
+    well, with the servers' logs when it did not, and gives its output and its figures."""
+    out = tmp_path / "results.json"
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            *args,
+            *("--out", str(out), "--data-dir", str(data)),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in data.glob("*.log"))
+    assert done.returncode == 0, done.stdout + done.stderr + logs
+    results: dict[str, Any] = json.loads(out.read_text())
+    return done, results
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
@@ -22,28 +49,12 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: s
         and not os.environ.get("REVIEWDESK_REQUIRE_POSTGRES")
     ):
         pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
-    out = tmp_path / "results.json"
-    data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
-    # Its own dev server, worker and web app, on free loopback ports (never 7233, 8000, 8233).
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            *("--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"),
-            *("--page-samples", "3", "--budget", "0", "--out", str(out), "--data-dir", str(data)),
-            *("--paced-contacts", "10", "--paced-rate", "10", "--store", store),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
+    done, results = _bench(
+        tmp_path,
+        *("--contacts", "20", "--open-contacts", "50", "--window", "5", "--warmup", "4"),
+        *("--page-samples", "3", "--budget", "0"),
+        *("--paced-contacts", "10", "--paced-rate", "10", "--store", store),
     )
-    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in data.glob("*.log"))
-    assert done.returncode == 0, done.stdout + done.stderr + logs
-
-    results = json.loads(out.read_text())
     assert results["machine"]["cpu_count"] == os.cpu_count()
     # The table and the figures say which database the store was on.
     used = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[store]
@@ -74,7 +85,7 @@ def test_bench_small_run_prints_and_writes_every_figure(tmp_path: Path, store: s
     assert opened["worker_rss_mb"] > 0 and opened["temporal_db_mb"] > 0
     assert opened["store_db_mb"] > 0
     # On PostgreSQL no process of the stack fell back to a SQLite file in the data folder.
-    assert (data / "reviewdesk.db").exists() == (store == "sqlite")
+    assert (tmp_path / "data" / "reviewdesk.db").exists() == (store == "sqlite")
     paced = opened["paced"]
     assert paced["errors"] == 0 and paced["contact_latency"]["count"] == 10, paced
     assert 0 < paced["contact_latency"]["p50_ms"] <= paced["contact_latency"]["p99_ms"]
@@ -120,26 +131,11 @@ def test_bench_moderation_plan_prints_its_throughput_beside_the_bare_engines(
         and not os.environ.get("REVIEWDESK_REQUIRE_POSTGRES")
     ):
         pytest.skip("PostgreSQL is not installed (Debian's postgresql; .ci/run installs it)")
-    out = tmp_path / "results.json"
-    data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWDESK_")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            *("--plan", "moderation", "--cases", "16", "--warmup", "3", "--window", "3"),
-            *("--out", str(out), "--data-dir", str(data), "--store", store),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
+    done, results = _bench(
+        tmp_path,
+        *("--plan", "moderation", "--cases", "16", "--warmup", "3", "--window", "3"),
+        *("--store", store),
     )
-    logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in data.glob("*.log"))
-    assert done.returncode == 0, done.stdout + done.stderr + logs
-
-    results = json.loads(out.read_text())
     assert results["plan"] == "moderation"
     used = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[store]
     assert results["store"].startswith(used), results["store"]
@@ -173,5 +169,52 @@ def test_bench_moderation_plan_prints_its_throughput_beside_the_bare_engines(
         "business escalates",
         "moderator decision",
         "appeal decision",
+    ):
+        assert figure in printed, printed
+
+
+def test_bench_desk_plan_prints_reviews_in_open_tickets_and_the_inbox(tmp_path: Path) -> None:
+    """Issue 19, acceptance 9, small: reviews in through the platform's API beside the bare
+    engine, the worker's memory with tickets and contacts open, the inbox's first page."""
+    done, results = _bench(
+        tmp_path,
+        *("--plan", "desk", "--reviews", "30", "--open-contacts", "20", "--warmup", "3"),
+        *("--inbox-tickets", "80", "--inbox-samples", "3"),
+    )
+    assert results["plan"] == "desk"
+    rd, bare = results["reviewdesk"], results["bare"]
+    assert rd["reviews"] == 30 and rd["errors"] == 0 and rd["per_second"] > 0, rd
+    assert 0 < rd["latency"]["p50_ms"] <= rd["latency"]["p99_ms"], rd
+    assert [r["reviews"] for r in bare["runs"]] == [30, 30] and bare["errors"] == 0, bare
+    assert results["ratio_reviewdesk_to_bare"] > 0
+    opened = results["open"]
+    # Every ticket's workflow runs (the warm-up's too), and each contact made its ticket pending.
+    assert opened["tickets_running"] == 33, opened
+    assert opened["contacts"] == opened["tickets_pending"] == 20, opened
+    assert opened["worker_rss_mb"] > 0 and opened["errors"] == 0, opened
+    inbox = results["inbox"]
+    assert inbox["tickets"] == 80 and inbox["counts"]["all"] == 80, inbox
+    for page in ("page", "api", "api_unanswered_negative", "api_assigned_to_me"):
+        assert 0 < inbox[page]["p50_ms"] <= inbox[page]["p99_ms"], page
+    assert set(results["targets"]) == {
+        "worker_rss_mb",
+        "inbox_api_p50_ms",
+        "inbox_api_p99_ms",
+        "inbox_page_p50_ms",
+        "inbox_page_p99_ms",
+    }
+
+    printed = done.stdout
+    for figure in (
+        "desk plan",
+        "platform request limit raised",
+        "reviews / s",
+        "ratio Reviewdesk / bare",
+        "bare engine before / after Reviewdesk",
+        "20 contacts waiting in their window, 20 tickets pending",
+        "worker resident memory",
+        "the inbox's first page at 80 tickets",
+        "GET /api/v1/tickets",
+        "/desk page",
     ):
         assert figure in printed, printed

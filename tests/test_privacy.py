@@ -7,7 +7,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
 from store import Store
-from tests import flows, moderation_flows, standing_flows
+from tests import flows, moderation_flows, standing_flows, ticket_flows
 from tests.conftest import Harness, Running
 
 
@@ -140,3 +140,41 @@ async def test_the_ladders_histories_hold_no_address_no_name_and_no_note(
             if standing_flows.LIFT_NOTE in m.body_text
         ]
         assert len(lift_mails) == 1 and lift_mails[0].to_address == w.business_email
+
+
+async def test_the_ticket_workflows_histories_hold_no_address_no_name_no_review_and_no_note(
+    skipping: Harness,
+) -> None:
+    """Issue 19, acceptance 8: a ticket reminded, noted and solved, and one reminded and
+    breached, carry ids and times only: not the reviewer's address or name, not the review's
+    title or text, not a note, not the team's names or addresses."""
+    h, w = skipping, skipping.world
+    lives = await ticket_flows.reminded_solved_and_breached(h)
+    secrets = [
+        w.reviewer_email,
+        w.business_email,
+        w.agent_email,
+        f"Shop {w.business}",
+        "Alex Agent",
+        ticket_flows.REVIEWER_NAME,
+        "Quintana",
+        ticket_flows.TITLE,
+        "REVIEWTITLE",
+        ticket_flows.TEXT,
+        "REVIEWWORDS",
+        ticket_flows.NOTE,
+        "NOTEWORDS",
+        "Anonymous reviewer",
+    ]
+    histories = await lives.histories(h)
+    assert sorted(histories) == ["breached", "reminded_solved"]
+    for name, history in histories.items():
+        raw = _raw(history)
+        # The scan sees payloads: the ticket's id is found.
+        assert any(i.encode() in raw for i in lives.ids), name
+        for secret in secrets:
+            assert secret.encode() not in raw, (name, secret)
+    # And the words did reach who they were for: the reminder names the reviewer.
+    reminders = [m for m in await h.outbox() if m.event_type == "ticket.reminder"]
+    assert {m.to_address for m in reminders} == {w.agent_email, w.business_email}
+    assert any(ticket_flows.REVIEWER_NAME in m.subject for m in reminders)

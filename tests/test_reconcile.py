@@ -9,13 +9,25 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
-from domain import contact_workflow_id, report_workflow_id
-from domain.enums import Answer, ContactStatus, Decision, Grounds, ReportStatus, Visibility
+from domain import contact_workflow_id, report_workflow_id, ticket_workflow_id
+from domain.enums import (
+    Answer,
+    ContactStatus,
+    Decision,
+    Grounds,
+    ReportStatus,
+    ReviewSource,
+    Visibility,
+)
 from domain.refusals import Refusal, Refused
-from starter import reconcile
+from starter import intake, reconcile
+from starter.desk_inputs import ReviewerIn, ReviewIn
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from starter.service import Reviewdesk
+from store import tickets
+from store.records import now
 from tests.conftest import Harness
 from tests.consistency import violations
 from tests.terminal import run_cli
@@ -151,3 +163,43 @@ async def test_the_worker_counts_drift_and_logs_the_counts_only(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "1 contact(s) and 0 report(s) disagree" in logged
     assert contact.id not in logged and review_id not in logged and w.business not in logged
+
+
+async def test_a_ticket_whose_workflow_never_started_is_found_and_started(
+    live: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temporal did not answer when the review came in, and the platform never retried: the
+    review and its ticket are stored, but nothing keeps its response target."""
+    h, w = live, live.world
+    body = ReviewIn(
+        external_id=f"lost-{w.business}",
+        business_id=w.business,
+        reviewer=ReviewerIn(id=w.reviewer, display_name="Robin R.", email=w.reviewer_email),
+        rating=1,
+        text="Nobody came.",
+        source=ReviewSource.ORGANIC,
+    )
+    posted = await intake.record(h.db, body, at=now() - timedelta(minutes=5))
+    workflow_id = ticket_workflow_id(posted.review.id)
+    # Within its first minute a ticket is left alone: its start may still be on its way.
+    fresh = await intake.record(
+        h.db, body.model_copy(update={"external_id": f"fresh-{w.business}"})
+    )
+
+    listed = await run_cli(h, monkeypatch, "reconcile")
+    assert f"ticket {posted.ticket.id} is not_started in the store" in listed.output
+    assert f"{workflow_id} does not exist" in listed.output
+    assert fresh.ticket.id not in listed.output
+
+    applied = await run_cli(h, monkeypatch, "reconcile", "--apply")
+    assert applied.output.count("-> started") == 1, applied.output
+
+    async def started() -> bool:
+        async with h.db.read() as conn:
+            ticket = await tickets.get_ticket(conn, posted.ticket.id)
+        return ticket is not None and ticket.started_at is not None
+
+    assert await h.eventually(started)
+    described = await h.client.get_workflow_handle(workflow_id).describe()
+    assert described.status is WorkflowExecutionStatus.RUNNING
+    assert await reconcile.find(h.db, h.client, h.settings) == []

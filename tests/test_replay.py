@@ -1,5 +1,6 @@
 """Every released history still replays on today's workflow code (acceptance 8; issue 17's
-acceptance 6 for the flag, notice and appeal workflows; issue 18's StandingWorkflow)."""
+acceptance 6 for the flag, notice and appeal workflows; issue 18's StandingWorkflow; issue 19's
+TicketWorkflow)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def test_stored_histories_cover_every_released_workflow() -> None:
     for journey in ("lifted", "expired", "continued_as_new", "after_continue_as_new"):
         assert f"v5_standing_{journey}.json" in names, journey
     assert "v5_flag_harmful_upheld.json" in names and "v5_report_harmful_upheld.json" in names
+    # Issue 19: TicketWorkflow reminded then ended on a solved ticket, and reminded, breached and
+    # still waiting (a history without its end replays too).
+    for journey in ("reminded_solved", "breached"):
+        assert f"v6_ticket_{journey}.json" in names, journey
     # Every workflow the worker runs is stored, but delivery: it starts only for a message that
     # failed at its first try, which no recorded journey has.
     started = [WorkflowHistory.from_json(p.stem, p.read_text()).events[0] for p in STORED]

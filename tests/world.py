@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain.enums import ReviewSource, Visibility
-from store import Store, accounts, reviews
+from domain.desk import handle_for
+from domain.enums import MemberRole, ReviewSource, Visibility
+from store import Store, accounts, members, reviews
 from store.accounts import hash_secret
 from store.records import now
 
@@ -22,6 +23,12 @@ class World:
     reviewer: str
     reviewer_email: str
     business_email: str
+    # The desk (issue 19): the platform that posts reviews, and an agent in each business's team
+    # (``keys`` holds their keys under these ids; the owner signs in with the business's key).
+    platform: str = ""
+    agent: str = ""
+    agent_email: str = ""
+    other_agent: str = ""
     review: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -36,6 +43,10 @@ async def make_world(db: Store) -> World:
         reviewer=f"rvr_{tag}",
         reviewer_email=f"reviewer.{tag}@private.example",
         business_email=f"owner.{tag}@business.example",
+        platform=f"pf_{tag}",
+        agent=f"mb_agent_{tag}",
+        agent_email=f"alex.{tag}@business.example",
+        other_agent=f"mb_other_agent_{tag}",
     )
     at = now()
     async with db.tx() as conn:
@@ -59,6 +70,30 @@ async def make_world(db: Store) -> World:
                 id=moderator,
                 name=name,
                 api_key_hash=hash_secret(w.keys[moderator]),
+                created_at=at,
+            )
+        w.keys[w.platform] = f"rd_pf_{secrets.token_urlsafe(16)}"
+        await accounts.add_platform(
+            conn,
+            id=w.platform,
+            name="The platform",
+            api_key_hash=hash_secret(w.keys[w.platform]),
+            created_at=at,
+        )
+        for agent, business, name, email in (
+            (w.agent, w.business, "Alex Agent", w.agent_email),
+            (w.other_agent, w.other_business, "Olive Other", f"olive.{tag}@business.example"),
+        ):
+            w.keys[agent] = f"rd_agt_{secrets.token_urlsafe(16)}"
+            await members.add_member(
+                conn,
+                id=agent,
+                business_id=business,
+                name=name,
+                handle=handle_for(name).split(".")[0],
+                email=email,
+                role=MemberRole.AGENT,
+                api_key_hash=hash_secret(w.keys[agent]),
                 created_at=at,
             )
         await accounts.add_reviewer(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from starter.inputs import WebhookBody
 from starter.web.api import IdempotencyKey
-from starter.web.auth import BusinessDep, ServiceDep
+from starter.web.auth import BusinessDep, OwnerDep, ServiceDep
 from starter.webhooks import EndpointWithSecret, WebhookDelivery
 from store.webhooks import WebhookEndpoint
 
@@ -20,6 +20,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Not a business's key"},
     404: {"description": "No such endpoint or event, or not yours"},
     429: {"description": "Too many requests with this key (rate_limited): retry after Retry-After"},
+}
+# Where events go is the owner's to say (DESIGN rule 17): an agent's key may read the endpoints
+# and deliveries, never add, rotate, remove or resend (an agent could point one at their own
+# server).
+OWNER_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"description": "Not a business's key, or an agent's (owner_only)"},
 }
 
 
@@ -33,43 +40,47 @@ async def list_endpoints(business: BusinessDep, service: ServiceDep) -> list[Web
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        **ERRORS,
+        **OWNER_ERRORS,
         409: {"description": "Already at the most endpoints a business may keep"},
         422: {"description": "Malformed, or the URL is not https to public addresses"},
     },
 )
 async def register_endpoint(
     body: WebhookBody,
-    business: BusinessDep,
+    owner: OwnerDep,
     service: ServiceDep,
     idempotency_key: IdempotencyKey = None,
 ) -> EndpointWithSecret:
     """Send your events (``event_types``; none: all) to this https URL too. Answers with the
-    endpoint's signing secret, shown this once: store it now."""
-    return await service.webhooks.register(business.id, body, idempotency_key=idempotency_key)
+    endpoint's signing secret, shown this once: store it now. The owner's key only."""
+    return await service.webhooks.register(owner.business_id, body, idempotency_key=idempotency_key)
 
 
-@router.delete("/{endpoint_id}", responses=ERRORS)
+@router.delete("/{endpoint_id}", responses=OWNER_ERRORS)
 async def remove_endpoint(
-    endpoint_id: EndpointId, business: BusinessDep, service: ServiceDep
+    endpoint_id: EndpointId, owner: OwnerDep, service: ServiceDep
 ) -> WebhookEndpoint:
-    """Nothing more is sent to it; its events not yet sent fail as ``endpoint removed``."""
-    return await service.webhooks.remove(business.id, endpoint_id)
+    """Nothing more is sent to it; its events not yet sent fail as ``endpoint removed``. The
+    owner's key only."""
+    return await service.webhooks.remove(owner.business_id, endpoint_id)
 
 
 @router.post(
     "/{endpoint_id}/rotate",
-    responses={**ERRORS, 409: {"description": "The endpoint has been removed"}},
+    responses={**OWNER_ERRORS, 409: {"description": "The endpoint has been removed"}},
 )
 async def rotate_secret(
     endpoint_id: EndpointId,
-    business: BusinessDep,
+    owner: OwnerDep,
     service: ServiceDep,
     idempotency_key: IdempotencyKey = None,
 ) -> EndpointWithSecret:
     """A new signing secret, shown this once. Until ``previous_secret_until`` each event carries
-    a signature with the old secret too, so your receiver can switch without missing one."""
-    return await service.webhooks.rotate(business.id, endpoint_id, idempotency_key=idempotency_key)
+    a signature with the old secret too, so your receiver can switch without missing one. The
+    owner's key only."""
+    return await service.webhooks.rotate(
+        owner.business_id, endpoint_id, idempotency_key=idempotency_key
+    )
 
 
 @router.get("/deliveries", responses=ERRORS)
@@ -87,12 +98,16 @@ async def list_deliveries(
 @router.post(
     "/events/{key}/resend",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={**ERRORS, 409: {"description": "Not failed, or its endpoint has been removed"}},
+    responses={
+        **OWNER_ERRORS,
+        409: {"description": "Not failed, or its endpoint has been removed"},
+    },
 )
 async def resend_event(
     key: Annotated[str, Path(max_length=300, description="The delivery's ``key``")],
-    business: BusinessDep,
+    owner: OwnerDep,
     service: ServiceDep,
 ) -> WebhookDelivery:
-    """Send a failed event again: the same ``webhook-id`` and body, retried as a new one is."""
-    return await service.webhooks.resend(business.id, key)
+    """Send a failed event again: the same ``webhook-id`` and body, retried as a new one is.
+    The owner's key only."""
+    return await service.webhooks.resend(owner.business_id, key)

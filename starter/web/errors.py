@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refused
@@ -18,6 +18,7 @@ from starter.unavailable import (
     describe,
     is_outage,
 )
+from starter.web.sign_in import SignInFirst
 
 log = logging.getLogger("reviewdesk.web")
 
@@ -49,6 +50,10 @@ def install(app: FastAPI, *, page_error: Any) -> None:
         return JSONResponse(
             error_body(exc.reason.value, exc.message), status_code=status, headers=headers
         )
+
+    @app.exception_handler(SignInFirst)
+    async def sign_in_first(request: Request, exc: SignInFirst) -> Response:
+        return RedirectResponse(exc.url, status_code=303)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

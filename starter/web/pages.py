@@ -40,6 +40,7 @@ from starter.web.auth import (
 )
 from starter.web.errors import ApiError
 from starter.web.idempotency import IdempotencyKeyField, idempotency_key
+from starter.web.sign_in import NEXT_MAX, safe_next
 from store import directory
 from store.records import Business, Contact, Platform, now
 
@@ -48,6 +49,7 @@ templates.env.globals["REPORT_REASON"] = REPORT_REASON
 templates.env.filters["when"] = lambda d: d.strftime("%d %b %Y, %H:%M UTC") if d else ""
 templates.env.globals["can_report"] = reads.can_report
 templates.env.globals["can_close"] = reads.can_close
+templates.env.globals["author_of"] = reads.author_of
 templates.env.globals["now"] = now
 templates.env.globals["say"] = words.say
 templates.env.globals["event_words"] = words.event_words
@@ -135,9 +137,12 @@ async def business_page(business_id: str, request: Request, service: ServiceDep)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
+async def login_form(
+    request: Request, next: Annotated[str, Query(max_length=NEXT_MAX)] = ""
+) -> HTMLResponse:
+    """``next``: the page to return to once signed in, if it is one of this site's."""
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", csrf=token)
+    response = render(request, "login.html", csrf=token, next=safe_next(next) or "")
     response.set_cookie(
         LOGIN_CSRF,
         token,
@@ -155,6 +160,7 @@ async def login(
     service: ServiceDep,
     api_key: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=NEXT_MAX)] = "",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF)
     if not expected or not secrets.compare_digest(expected, csrf):
@@ -162,8 +168,16 @@ async def login(
     caller = await account_for_key(service, api_key.strip())
     # The platform's key posts reviews; it has no pages to sign in to.
     if caller is None or isinstance(caller.account, Platform):
-        return render(request, "login.html", 401, csrf=csrf, error="That key is not valid.")
-    target = "/dashboard" if isinstance(caller.account, Business) else "/moderation"
+        return render(
+            request,
+            "login.html",
+            401,
+            csrf=csrf,
+            next=safe_next(next) or "",
+            error="That key is not valid.",
+        )
+    home = "/dashboard" if isinstance(caller.account, Business) else "/moderation"
+    target = safe_next(next) or home
     response = RedirectResponse(target, status_code=303)
     start_session(request, response, caller, api_key.strip())
     response.delete_cookie(LOGIN_CSRF, secure=request.app.state.secure_cookies)

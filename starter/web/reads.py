@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from domain.desk import author_name
 from domain.enums import ContactStatus, FlagReason, Priority, ReportStatus, ReviewSource, Visibility
 from domain.refusals import Refusal, Refused
 from starter.service import ContactView, Notification, ReportView, Reviewdesk
@@ -44,12 +45,32 @@ async def public_reviews(
                 rating=r.rating,
                 title=r.title,
                 text=r.text,
-                author=authors.get(r.reviewer_id),
+                author=author_of(r, authors),
                 created_at=r.created_at,
                 labels=r.labels,
             )
             for r in shown
         ],
+    )
+
+
+def author_of(review: Review, authors: dict[str, str]) -> str:
+    """Who wrote a review, as a business and the public see it (``authors`` from
+    ``reviews.authors_of``): the desk's one rule, ``domain.desk.author_name``."""
+    return author_name(review.anonymous, authors.get(review.reviewer_id))
+
+
+def find_reviewer_offered(
+    review: Review, open_contact: Contact | None, report: Report | None
+) -> bool:
+    """Whether "Find reviewer" is offered, on the dashboard as on a desk ticket: DESIGN rule 1,
+    as the store sees it now (a review with a report, whichever contact it came from, is done
+    with). The service has the last word: cooldown, caps, restrictions."""
+    return (
+        review.source is not ReviewSource.PLATFORM_INVITATION
+        and review.visibility is Visibility.VISIBLE
+        and open_contact is None
+        and report is None
     )
 
 
@@ -61,13 +82,7 @@ class ReviewRow:
 
     @property
     def eligible(self) -> bool:
-        """Whether "Find reviewer" is offered: DESIGN rule 1, as the store sees it now."""
-        return (
-            self.review.source is not ReviewSource.PLATFORM_INVITATION
-            and self.review.visibility is Visibility.VISIBLE
-            and self.open_contact is None
-            and self.report is None
-        )
+        return find_reviewer_offered(self.review, self.open_contact, self.report)
 
 
 def can_report(contact: Contact) -> bool:
@@ -109,6 +124,9 @@ class Dashboard:
     """Review titles by review id, for the contacts."""
     authors: dict[str, str] = field(default_factory=dict)
     """Reviewers' display names by reviewer id (public, never their address)."""
+    contact_authors: dict[str, str] = field(default_factory=dict)
+    """Who wrote each contacted review, by review id, as ``author_of`` names them: a reviewer's
+    profile may hold a name from a signed review that an anonymous one must not show."""
     decisions: dict[str, DecisionRecord] = field(default_factory=dict)
     """Moderators' decisions by report id."""
 
@@ -147,6 +165,7 @@ async def dashboard(
         contacts_page=contacts_at,
         titles={r.id: r.title for r in contacted.values()},
         authors=authors,
+        contact_authors={r.id: author_of(r, authors) for r in contacted.values()},
         decisions={d.report_id: d for d in decisions.values()},
     )
 
@@ -178,7 +197,7 @@ async def contact_page(service: Reviewdesk, business_id: str, contact_id: str) -
     return ContactPage(
         view=view,
         review=review,
-        author=authors.get(view.contact.reviewer_id, ""),
+        author=author_of(review, authors),
         decision=decision,
     )
 

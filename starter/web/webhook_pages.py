@@ -1,5 +1,8 @@
 """The business's webhooks page: its endpoints, adding one, removing one and rotating a secret
-(each after a confirmation page), the recent deliveries, and sending a failed one again."""
+(each after a confirmation page), the recent deliveries, and sending a failed one again.
+
+Only the owner changes where events go (DESIGN rule 17): an agent sees the endpoints and the
+deliveries, no form, and is refused ``owner_only`` should they send one anyway."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from domain.enums import WebhookEvent
 from domain.refusals import Refusal, Refused
 from starter.inputs import WebhookBody
 from starter.web import words
-from starter.web.auth import ServiceDep, check_session, session_of
+from starter.web.auth import ServiceDep, Session, check_session, member_id_of, session_of
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import _first_problem, _signed_in, render
+from starter.web.sign_in import to_sign_in
+from store import members
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
 PAGE = "/dashboard/webhooks"
@@ -29,6 +34,18 @@ EVENT_LABELS = {e: f"{e.value}: {words.TOPICS.get(e.value, e.value)}" for e in W
 STATUS_WORDS = words.DELIVERY
 
 
+def _is_owner(session: Session) -> bool:
+    return member_id_of(session) == members.owner_id(session.account_id)
+
+
+def _owner(request: Request, csrf: str | None = None) -> Session:
+    """The business's owner signed in; with ``csrf``, a form they sent from their page."""
+    session = _signed_in(request, "business", csrf, post=csrf is not None)
+    if not _is_owner(session):
+        raise Refused(Refusal.OWNER_ONLY)
+    return session
+
+
 @router.get(PAGE, response_class=HTMLResponse)
 async def webhooks_page(
     request: Request,
@@ -37,7 +54,7 @@ async def webhooks_page(
 ) -> Response:
     session = session_of(request)
     if session is None or session.role != "business":
-        return RedirectResponse("/login", status_code=303)
+        return to_sign_in(request)
     return await _page(request, service, session.account_id, page=page)
 
 
@@ -65,6 +82,7 @@ async def _page(
         more=len(deliveries) > PER_PAGE,
         events=EVENT_LABELS,
         status_words=STATUS_WORDS,
+        owner=_is_owner(_signed_in(request, "business")),
         notice=NOTICES.get(request.query_params.get("notice", "")),
         error=error,
     )
@@ -79,7 +97,7 @@ async def add_endpoint(
     event_types: Annotated[list[WebhookEvent] | None, Form()] = None,
     idempotency_key: IdempotencyKeyField = None,
 ) -> HTMLResponse:
-    session = _signed_in(request, "business", csrf, post=True)
+    session = _owner(request, csrf)
     try:
         body = WebhookBody(url=url, event_types=event_types or [])
         made = await service.webhooks.register(
@@ -108,7 +126,7 @@ async def confirm_endpoint_action(
     endpoint_id: str, action: str, request: Request, service: ServiceDep
 ) -> Response:
     """Removing an endpoint cannot be undone, and a rotation starts the old secret's end."""
-    session = _signed_in(request, "business")
+    session = _owner(request)
     if action not in ("remove", "rotate"):
         raise Refused(Refusal.WEBHOOK_NOT_FOUND)
     mine = {e.id: e for e in await service.webhooks.endpoints(session.account_id)}
@@ -127,7 +145,7 @@ async def confirm_endpoint_action(
 async def remove_endpoint(
     endpoint_id: str, request: Request, service: ServiceDep, csrf: Csrf
 ) -> Response:
-    session = _signed_in(request, "business", csrf, post=True)
+    session = _owner(request, csrf)
     await service.webhooks.remove(session.account_id, endpoint_id)
     return RedirectResponse(f"{PAGE}?notice=removed", status_code=303)
 
@@ -140,7 +158,7 @@ async def rotate_secret(
     csrf: Csrf,
     idempotency_key: IdempotencyKeyField = None,
 ) -> HTMLResponse:
-    session = _signed_in(request, "business", csrf, post=True)
+    session = _owner(request, csrf)
     made = await service.webhooks.rotate(
         session.account_id, endpoint_id, idempotency_key=idempotency_key
     )
@@ -149,13 +167,13 @@ async def rotate_secret(
 
 @router.get(PAGE + "/events/{key}/resend", response_class=HTMLResponse)
 async def confirm_resend(key: str, request: Request, service: ServiceDep) -> Response:
-    session = _signed_in(request, "business")
+    session = _owner(request)
     delivery = await service.webhooks.delivery(session.account_id, key)
     return render(request, "webhook_confirm.html", action="resend", delivery=delivery)
 
 
 @router.post(PAGE + "/events/{key}/resend")
 async def resend_event(key: str, request: Request, service: ServiceDep, csrf: Csrf) -> Response:
-    session = _signed_in(request, "business", csrf, post=True)
+    session = _owner(request, csrf)
     await service.webhooks.resend(session.account_id, key)
     return RedirectResponse(f"{PAGE}?notice=resent", status_code=303)

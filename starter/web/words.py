@@ -6,6 +6,8 @@ them into sentences, here, so a new code shows up as one missing line rather tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.enums import (
@@ -18,6 +20,7 @@ from domain.enums import (
     FlagReason,
     FlagStatus,
     Grounds,
+    MemberRole,
     Priority,
     ReportSource,
     ReportStatus,
@@ -26,11 +29,14 @@ from domain.enums import (
     StandingSubject,
     StepEnd,
     SubReason,
+    TicketEventKind,
+    TicketStatus,
+    TicketView,
     Visibility,
 )
 from domain.refusals import Refusal
 from starter.service import Notification
-from store.records import Event, StandingStep
+from store.records import Event, StandingStep, Ticket, TicketEvent
 
 # Keyed by the enum member itself, not its text: `ContactStatus.NO_RESPONSE` and
 # `Grounds.NO_RESPONSE` are both "no_response", and a StrEnum compares as its text.
@@ -94,6 +100,16 @@ _STATES: tuple[tuple[StrEnum, str], ...] = (
     (Finding.UNFOUNDED_NOTICES, "Too many notices found unfounded"),
     (StepEnd.EXPIRED, "Expired"),
     (StepEnd.LIFTED, "Lifted by a moderator"),
+    (TicketStatus.NEW, "New"),
+    (TicketStatus.OPEN, "Open"),
+    (TicketStatus.PENDING, "Pending"),
+    (TicketStatus.SOLVED, "Solved"),
+    (TicketView.UNANSWERED_NEGATIVE, "Unanswered negative"),
+    (TicketView.NEW, "New"),
+    (TicketView.ASSIGNED_TO_ME, "Assigned to me"),
+    (TicketView.ALL, "All"),
+    (MemberRole.OWNER, "Owner"),
+    (MemberRole.AGENT, "Agent"),
 )
 STATES = {(type(member), member.value): words for member, words in _STATES}
 
@@ -187,6 +203,86 @@ def notification_words(note: Notification) -> str:
         status = "being retried"
     tries = f", {note.attempts} attempts" if note.attempts > 1 else ""
     return f"{kind} to {to} about {topic}: {status}{tries}"
+
+
+# The desk (DESIGN rules 15-17, 20): a ticket's tags and history, as its pages say them.
+TAGS = {
+    "negative": "Negative",
+    "positive": "Positive",
+    "sla_breached": "Response target missed",
+    **{f"rating_{n}": f"{n} star{'s' if n > 1 else ''}" for n in range(1, 6)},
+}
+TICKET_EVENTS = {
+    TicketEventKind.CREATED: "The review came in; its ticket was opened",
+    TicketEventKind.NOTED: "{actor} wrote an internal note",
+    TicketEventKind.CONTACT_OPENED: "{actor} asked to hear from the reviewer (Find reviewer)",
+    TicketEventKind.CONTACT_ENDED: "The private dialogue with the reviewer ended",
+    TicketEventKind.REMINDED: "Reminder sent: the response target is near",
+    TicketEventKind.SLA_BREACHED: "Response target missed; the owner was told",
+}
+
+
+def tags_in_order(tags: list[str]) -> list[str]:
+    """The stars first, then the rest as they were added: every row reads the same way."""
+    return sorted(tags, key=lambda t: not t.startswith("rating_"))
+
+
+def tag_words(tag: str) -> str:
+    """A tag as a person reads it; a business's own tag with its underscores as spaces."""
+    return TAGS.get(tag) or _fallback(tag)
+
+
+def span(delta: timedelta) -> str:
+    """A length of time as people say it, to the two largest units: "1 day 4 hours"."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    said = [f"{n} {unit}{'s' if n > 1 else ''}" for n, unit in parts if n]
+    return " ".join(said[:2])
+
+
+def ago(at: datetime, now_: datetime) -> str:
+    return f"{span(now_ - at)} ago"
+
+
+def due_words(ticket: Ticket, now_: datetime) -> str:
+    """How long is left to the response target, or how long it is overdue (rule 20)."""
+    if ticket.status is TicketStatus.SOLVED:
+        return "Solved"
+    left = ticket.target_at - now_
+    if left.total_seconds() <= 0:
+        return f"Overdue by {span(left)}"
+    if ticket.breached_at is not None:
+        return "Response target missed"
+    return f"{span(left)} left"
+
+
+def overdue(ticket: Ticket, now_: datetime) -> bool:
+    """Shown in red: past its target and not solved."""
+    return ticket.status is not TicketStatus.SOLVED and (
+        ticket.breached_at is not None or now_ >= ticket.target_at
+    )
+
+
+def ticket_event_words(event: TicketEvent, name_of: Callable[[str | None], str]) -> str:
+    """One line of a ticket's history, with people's names: never an id or a code.
+
+    ``name_of`` gives a member's name by id ("Reviewdesk" for None). An assignment's detail is
+    the assignee's id."""
+    actor = name_of(event.actor_id)
+    if event.kind is TicketEventKind.ASSIGNED:
+        if event.detail is None or event.detail == event.actor_id:
+            return f"{actor} took it"
+        return f"{actor} assigned it to {name_of(event.detail)}"
+    if event.kind is TicketEventKind.UNASSIGNED:
+        return f"{actor} left it unassigned"
+    if event.kind is TicketEventKind.CONTACT_OPENED and event.actor_id is None:
+        return "A private dialogue with the reviewer began (Find reviewer)"
+    line = TICKET_EVENTS.get(event.kind) or _fallback(event.kind.value)
+    return line.format(actor=actor)
 
 
 # The counts behind each finding, under the names the standing workflow records them with
