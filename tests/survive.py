@@ -252,8 +252,11 @@ async def start_stack(tmp_path: Path, **worker_settings: str) -> Stack:
         "public_base_url": "http://reviewdesk.test",
         # A killed worker's delivery attempt is retried after this, not after the default 30s.
         "delivery_attempt_timeout": "PT6S",
-        "smtp_timeout": "PT3S",
-        "webhook_timeout": "PT3S",
+        # Within the attempt, as long as it allows: on a loaded 2-core CI machine the test's own
+        # mail server once took over 3 s to answer a message it had taken, the sender timed out
+        # and sent it again with no kill between (a resend the crash suite counts as a fault).
+        "smtp_timeout": "PT5S",
+        "webhook_timeout": "PT5S",
         # The suites' callers wait out a killed worker or a restarting server in one call, where
         # a client of the web app would get a 503 and retry; tests of the 503 set their own.
         "temporal_call_timeout": "PT120S",
