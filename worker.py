@@ -22,6 +22,7 @@ from activities.contact import ContactActivities
 from activities.delivery import DeliveryActivities
 from activities.flag import FlagActivities
 from activities.notice import NoticeActivities
+from activities.replies import ReplyActivities
 from activities.report import ReportActivities
 from activities.standing import StandingActivities
 from activities.ticket import TicketActivities
@@ -103,6 +104,7 @@ def default_activities(
         AppealActivities(db, settings, client, delivery.hand_over),
         StandingActivities(db, settings, client, delivery.hand_over),
         TicketActivities(db, settings, client, delivery.hand_over),
+        ReplyActivities(db, settings, client, delivery.hand_over),
     )
 
 

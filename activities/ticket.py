@@ -4,7 +4,8 @@ reminder at three quarters of the response target, the breach at the target.
 Each is one transaction. The reminder and the breach are marked once on the ticket
 (``reminded_at``, ``breached_at``), so a retried step records nothing twice; a retry after the
 commit finds the step's messages in the outbox and hands them over again (delivery sends each
-once). A solved ticket is reminded of nothing and never breaches.
+once). An answered ticket (replied to, marked spam or solved) is reminded of nothing and never
+breaches.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from activities import _notify
 from activities._steps import ProcessSteps
 from delivery import ticket_texts
 from delivery.links import ticket_url
-from domain.enums import TicketEventKind, TicketStatus, WebhookEvent
+from domain.enums import TicketEventKind, WebhookEvent
 from domain.ticket_messages import TicketStepDone, TicketStepInput
 from store import accounts, members, outbox, reviews, tickets
 from store.connection import Connection
@@ -61,10 +62,10 @@ class TicketActivities(ProcessSteps):
 
     @activity.defn(name="ticket.remind")
     async def remind(self, inp: TicketStepInput) -> TicketStepDone:
-        """Emails the assignee, or the owner if no one is assigned, unless the ticket is solved."""
+        """Emails the assignee, or the owner if none, unless the ticket is answered."""
         async with self.db.tx() as conn:
             ticket, business = await self._ticket(conn, inp.ticket_id)
-            if ticket.status is TicketStatus.SOLVED:
+            if ticket.answered:
                 return TicketStepDone(solved=True)
             if await tickets.mark_reminded(conn, ticket.id, inp.at):
                 member = (
@@ -94,11 +95,11 @@ class TicketActivities(ProcessSteps):
     @activity.defn(name="ticket.breach")
     async def breach(self, inp: TicketStepInput) -> TicketStepDone:
         """Tags the ticket ``sla_breached`` and tells the owner (email and ``ticket.sla_breached``
-        webhook), unless it is solved. Replying later stays allowed."""
+        webhook), unless it is answered. Replying later stays allowed."""
         event = WebhookEvent.TICKET_SLA_BREACHED.value
         async with self.db.tx() as conn:
             ticket, business = await self._ticket(conn, inp.ticket_id)
-            if ticket.status is TicketStatus.SOLVED:
+            if ticket.answered:
                 return TicketStepDone(solved=True)
             if await tickets.mark_breached(conn, ticket.id, inp.at):
                 data: dict[str, Any] = {

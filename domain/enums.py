@@ -186,6 +186,7 @@ class WebhookEvent(StrEnum):
     REVIEW_CREATED = "review.created"
     TICKET_ASSIGNED = "ticket.assigned"
     TICKET_SLA_BREACHED = "ticket.sla_breached"
+    REPLY_PUBLISHED = "reply.published"
 
 
 class StandingSubject(StrEnum):
@@ -267,3 +268,6 @@ class TicketEventKind(StrEnum):
     CONTACT_ENDED = "contact_ended"
     REMINDED = "reminded"
     SLA_BREACHED = "sla_breached"
+    REPLY_PUBLISHED = "reply_published"
+    SOLVED = "solved"
+    MARKED_SPAM = "marked_spam"

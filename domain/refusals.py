@@ -65,6 +65,11 @@ class Refusal(StrEnum):
     HANDLE_TAKEN = "handle_taken"
     POLICY_NOT_FOUND = "policy_not_found"
     POLICY_LIMIT_REACHED = "policy_limit_reached"
+    REPLY_ALREADY_PUBLISHED = "reply_already_published"
+    PLACEHOLDERS_LEFT = "placeholders_left"
+    MARKED_AS_SPAM = "marked_as_spam"
+    MACRO_NOT_FOUND = "macro_not_found"
+    MACRO_LIMIT_REACHED = "macro_limit_reached"
 
     @property
     def http_status(self) -> int:
@@ -129,6 +134,11 @@ _HTTP_STATUS = {
     Refusal.HANDLE_TAKEN: 409,
     Refusal.POLICY_NOT_FOUND: 404,
     Refusal.POLICY_LIMIT_REACHED: 409,
+    Refusal.REPLY_ALREADY_PUBLISHED: 409,
+    Refusal.PLACEHOLDERS_LEFT: 422,
+    Refusal.MARKED_AS_SPAM: 409,
+    Refusal.MACRO_NOT_FOUND: 404,
+    Refusal.MACRO_LIMIT_REACHED: 409,
 }
 
 _MESSAGES = {
@@ -226,6 +236,18 @@ _MESSAGES = {
     Refusal.POLICY_NOT_FOUND: "No such response policy.",
     Refusal.POLICY_LIMIT_REACHED: (
         "A business keeps at most 20 response policies: remove one before adding another."
+    ),
+    Refusal.REPLY_ALREADY_PUBLISHED: (
+        "This review already has its public reply; a reply is published once and can never be "
+        "edited or replaced."
+    ),
+    Refusal.PLACEHOLDERS_LEFT: "The reply still holds placeholders to fill in before it goes.",
+    Refusal.MARKED_AS_SPAM: (
+        "This review was marked as spam or irrelevant: it gets no public reply."
+    ),
+    Refusal.MACRO_NOT_FOUND: "No such macro.",
+    Refusal.MACRO_LIMIT_REACHED: (
+        "A business keeps at most 100 macros: remove one before adding another."
     ),
 }
 

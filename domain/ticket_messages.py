@@ -34,3 +34,40 @@ class TicketStepInput(_Message):
 class TicketStepDone(_Message):
     # A solved ticket has nothing left to time: its workflow ends.
     solved: bool = False
+
+
+class PublishInput(_Message):
+    """The reply to publish, by its draft's id: its text stays in the store."""
+
+    draft_id: str
+
+
+class PublishStepInput(_Message):
+    ticket_id: str
+    draft_id: str
+    at: datetime
+    delivery: DeliveryPolicy | None = None
+
+
+class Published(_Message):
+    reply_id: str
+    solved: bool
+
+
+class SpamInput(_Message):
+    """Who marked the review as spam or irrelevant, and the flag that took it to moderation."""
+
+    member_id: str
+    flag_id: str
+
+
+class SpamStepInput(_Message):
+    ticket_id: str
+    member_id: str
+    flag_id: str
+    at: datetime
+    delivery: DeliveryPolicy | None = None
+
+
+class MarkedSpam(_Message):
+    note_id: str

@@ -29,6 +29,7 @@ from store import (
     contacts,
     members,
     outbox,
+    replies,
     reports,
     reviews,
     ticket_notes,
@@ -39,6 +40,7 @@ from store.records import (
     Contact,
     Member,
     OutboxMessage,
+    Reply,
     Report,
     Review,
     Ticket,
@@ -78,6 +80,8 @@ class TicketDetail:
     """The review's latest Find Reviewer contact, running or ended (rule 21)."""
     report: Report | None = None
     """The review's report, if one of its contacts was reported (no contact after that)."""
+    reply: Reply | None = None
+    """The review's public reply, once published (rule 19): never changed after."""
 
     def name_of(self, member_id: str | None) -> str:
         if member_id is None:
@@ -115,7 +119,7 @@ class Desk:
     async def ticket(self, business_id: str, ticket_id: str) -> TicketDetail:
         """Refused ``ticket_not_found`` for an unknown id or another business's ticket."""
         async with self.db.read() as conn:
-            return await self._detail(conn, business_id, ticket_id)
+            return await self.detail(conn, business_id, ticket_id)
 
     async def assign(
         self,
@@ -138,7 +142,7 @@ class Desk:
         idempotency_key = idempotency_key or None  # an empty header is no key
         at = now()
         async with self.db.tx() as conn:
-            ticket = await self._owned(conn, business_id, ticket_id)
+            ticket = await self.owned(conn, business_id, ticket_id)
             first = (
                 await tickets.event_for_key(conn, ticket.id, actor.id, idempotency_key)
                 if idempotency_key
@@ -170,7 +174,7 @@ class Desk:
                 events = await tickets.events_of(conn, ticket.id)
                 last = [e.id for e in events if e.kind in _ASSIGNMENTS][-1:]
                 keys = await _keys_about(conn, last)
-            detail = await self._detail(conn, business_id, ticket.id)
+            detail = await self.detail(conn, business_id, ticket.id)
         await self._deliver(keys)
         return detail
 
@@ -202,7 +206,7 @@ class Desk:
         NoteIn(text=text)
         at = now()
         async with self.db.tx() as conn:
-            ticket = await self._owned(conn, business_id, ticket_id)
+            ticket = await self.owned(conn, business_id, ticket_id)
             # Write transactions take one lock on either store, so two sends of the same key at
             # once come here one after the other: the second finds the first's note.
             first = (
@@ -260,7 +264,7 @@ class Desk:
                 await members.remove_agent(conn, agent.id, at)
                 event_ids = []
                 for ticket_id in await tickets.assigned_to(conn, business_id, agent.id):
-                    ticket = await self._owned(conn, business_id, ticket_id)
+                    ticket = await self.owned(conn, business_id, ticket_id)
                     await tickets.set_assignee(conn, ticket.id, None)
                     event_id = await tickets.add_event(
                         conn,
@@ -279,14 +283,14 @@ class Desk:
     # --- within a transaction ------------------------------------------------------------------
 
     @staticmethod
-    async def _owned(conn: Connection, business_id: str, ticket_id: str) -> Ticket:
+    async def owned(conn: Connection, business_id: str, ticket_id: str) -> Ticket:
         ticket = await tickets.ticket_of(conn, business_id, ticket_id)
         if ticket is None:
             raise Refused(Refusal.TICKET_NOT_FOUND)
         return ticket
 
-    async def _detail(self, conn: Connection, business_id: str, ticket_id: str) -> TicketDetail:
-        ticket = await self._owned(conn, business_id, ticket_id)
+    async def detail(self, conn: Connection, business_id: str, ticket_id: str) -> TicketDetail:
+        ticket = await self.owned(conn, business_id, ticket_id)
         review = await reviews.get_review(conn, ticket.review_id)
         assert review is not None, "a ticket is written with its review"
         found = await contacts.contacts_of_review(conn, review.id)
@@ -298,6 +302,7 @@ class Desk:
             team=await members.members_of(conn, business_id),
             contact=found[-1] if found else None,
             report=await reports.report_for_review(conn, review.id),
+            reply=await replies.reply_of_ticket(conn, ticket.id),
         )
 
     async def _announce_assignment(

@@ -43,9 +43,13 @@ from starter.caps import cooldown_refused, daily_cap_refused
 from starter.desk import Desk
 from starter.flags import Flags
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
+from starter.insights import Insights
 from starter.intake import Intake
+from starter.macros import Macros
 from starter.notices import Notices
 from starter.policies import Policies
+from starter.replies import Replies
+from starter.spam import SpamMarks
 from starter.standing import Standing
 from starter.statements import Statements
 from starter.team import Team
@@ -163,6 +167,10 @@ class Reviewdesk:
         self.desk = Desk(client, db, settings)
         self.team = Team(client, db, settings)
         self.policies = Policies(db, settings)
+        self.replies = Replies(client, db, settings)
+        self.spam = SpamMarks(client, db, settings)
+        self.macros = Macros(client, db, settings)
+        self.insights = Insights(db, settings)
 
     # --- business ------------------------------------------------------------------------------
 

@@ -377,6 +377,54 @@ class Ticket(BaseModel):
     updated_at: datetime
     # When its workflow ran its first step; None until then (see starter/reconcile.py).
     started_at: datetime | None = None
+    # Its public reply's time, when it was solved, and when it was marked spam or irrelevant.
+    replied_at: datetime | None = None
+    solved_at: datetime | None = None
+    spam_at: datetime | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Replied to, marked spam, or solved: nothing left to remind anyone of or to breach."""
+        return (
+            self.status is TicketStatus.SOLVED
+            or self.replied_at is not None
+            or self.spam_at is not None
+        )
+
+
+class ReplyDraft(BaseModel):
+    """A reply as sent, before its publishing (``store/replies.py``)."""
+
+    id: str
+    ticket_id: str
+    author_id: str
+    text: str
+    solve: bool
+    created_at: datetime
+
+
+class Reply(BaseModel):
+    """A review's one public reply (DESIGN rule 19), as published: never changed."""
+
+    id: str
+    review_id: str
+    ticket_id: str
+    business_id: str
+    draft_id: str
+    author_id: str
+    text: str
+    published_at: datetime
+
+
+class Macro(BaseModel):
+    """A business's reply template (DESIGN rule 18)."""
+
+    id: str
+    business_id: str
+    title: str
+    body: str
+    created_by: str | None = None
+    created_at: datetime
 
 
 class TicketEvent(BaseModel):

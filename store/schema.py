@@ -273,6 +273,53 @@ V9_DESK = """
     CREATE INDEX response_policies_by_business ON response_policies (business_id, position);
     """
 
+V10_REPLIES = """
+    -- 10 (issue 20): the public reply, macros and spam (DESIGN rules 18, 19, 21). A business's
+    -- reply templates; a removed one stays for nothing but is never offered again.
+    CREATE TABLE macros (
+        id TEXT PRIMARY KEY,
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_by TEXT REFERENCES members(id),
+        created_at TEXT NOT NULL,
+        removed_at TEXT,
+        idempotency_key TEXT,
+        UNIQUE (business_id, idempotency_key)
+    );
+    CREATE INDEX macros_by_business ON macros (business_id, created_at);
+    -- A reply as a team member sent it, before it is published. Its text stays here: the
+    -- ticket's workflow is told the draft's id only, so the text never enters a history.
+    CREATE TABLE reply_drafts (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        author_id TEXT NOT NULL REFERENCES members(id),
+        text TEXT NOT NULL,
+        solve INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        idempotency_key TEXT,
+        UNIQUE (ticket_id, author_id, idempotency_key)
+    );
+    -- The public reply (rule 19): one per review, made unique here whatever else fails, and
+    -- never updated (no route writes this table but the ticket workflow's publish step).
+    CREATE TABLE replies (
+        id TEXT PRIMARY KEY,
+        review_id TEXT NOT NULL UNIQUE REFERENCES reviews(id),
+        ticket_id TEXT NOT NULL UNIQUE REFERENCES tickets(id),
+        business_id TEXT NOT NULL REFERENCES businesses(id),
+        draft_id TEXT NOT NULL UNIQUE REFERENCES reply_drafts(id),
+        author_id TEXT NOT NULL REFERENCES members(id),
+        text TEXT NOT NULL,
+        published_at TEXT NOT NULL
+    );
+    CREATE INDEX replies_by_business ON replies (business_id, published_at);
+    -- When the ticket got its public reply, when it was solved, and when it was marked spam or
+    -- irrelevant (after which no reply is possible, rule 21).
+    ALTER TABLE tickets ADD COLUMN replied_at TEXT;
+    ALTER TABLE tickets ADD COLUMN solved_at TEXT;
+    ALTER TABLE tickets ADD COLUMN spam_at TEXT;
+    """
+
 MIGRATIONS: list[str] = [
     # 1: the Find Reviewer process.
     """
@@ -572,4 +619,5 @@ MIGRATIONS: list[str] = [
     + V7_PROCESSES,
     V8_STANDING,
     V9_DESK,
+    V10_REPLIES,
 ]

@@ -7,7 +7,7 @@ the ordering are the same on both.
 """
 
 from store.schema import MIGRATIONS as SQLITE_MIGRATIONS
-from store.schema import V7_PROCESSES, V8_STANDING, V9_DESK
+from store.schema import V7_PROCESSES, V8_STANDING, V9_DESK, V10_REPLIES
 
 # (the schema version it brings the database to, its statements)
 MIGRATIONS: list[tuple[int, str]] = [
@@ -197,6 +197,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
     (8, V8_STANDING),
     (9, V9_DESK),
+    (10, V10_REPLIES),
 ]
 
 # Both databases reach the same version with the same code: a migration added to one only

@@ -18,7 +18,7 @@ _COLUMNS = (
     "id, review_id, business_id, subject, requester, rating, status, priority, assignee_id,"
     " policy_name, target_at, remind_at, reminded_at, breached_at, created_at, updated_at"
 )
-_READ = f"{_COLUMNS}, started_at"
+_READ = f"{_COLUMNS}, started_at, replied_at, solved_at, spam_at"
 
 
 async def _tickets(conn: Connection, rows: list[Row]) -> list[Ticket]:

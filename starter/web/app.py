@@ -26,9 +26,13 @@ from starter.web import (
     api_appeals,
     api_desk,
     api_flags,
+    api_insights,
+    api_macros,
     api_notices,
     api_policies,
+    api_replies,
     api_reviews,
+    api_spam,
     api_standing,
     api_statements,
     api_transparency,
@@ -38,10 +42,13 @@ from starter.web import (
     docs,
     errors,
     flag_pages,
+    insight_pages,
+    macro_pages,
     notice_pages,
     pages,
     policy_pages,
     ratelimit,
+    reply_pages,
     standing_pages,
     transparency_pages,
     webhook_pages,
@@ -207,6 +214,10 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         api_reviews,
         api_desk,
         api_policies,
+        api_replies,
+        api_spam,
+        api_macros,
+        api_insights,
     ):
         app.include_router(process.router)
     for process_pages in (
@@ -217,6 +228,9 @@ def create_app(settings: Settings, service: Reviewdesk | None = None) -> FastAPI
         transparency_pages,
         desk_pages,
         policy_pages,
+        reply_pages,
+        macro_pages,
+        insight_pages,
     ):
         app.include_router(process_pages.router)
     for route in health.routes(metrics.WEB, _service_parts):

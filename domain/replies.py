@@ -1,0 +1,49 @@
+"""The public reply's rules (DESIGN rules 18 and 19): what a placeholder is, which ones a macro
+fills, and what a reply must not still hold when it goes.
+
+A placeholder is a short name in square brackets, ``[customer name]``: a macro is a template,
+not a finished response, so whatever is left in brackets is for the agent to write. The same
+rule finds them in a macro, in a rendered reply and in a reply sent to be published.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# One line, no nested brackets, short: "[customer name]", "[specific detail]". A long bracketed
+# passage is the writer's own text, not a placeholder.
+_PLACEHOLDER = re.compile(r"\[([^\[\]\n]{1,40})\]")
+
+CUSTOMER_NAME = "customer name"
+YOUR_NAME = "your name"
+BUSINESS_NAME = "business name"
+
+# Most replies are short; the longest a business may publish under one review.
+MAX_REPLY = 5_000
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The placeholders left in ``text``, each once, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for match in _PLACEHOLDER.finditer(text):
+        seen.setdefault(match.group(1).strip(), None)
+    return [name for name in seen if name]
+
+
+def fill(text: str, known: Mapping[str, str]) -> str:
+    """``text`` with every placeholder whose name (case aside) is in ``known`` replaced by its
+    value; the others are left as they are, for the agent."""
+    by_name = {name.casefold(): value for name, value in known.items()}
+
+    def replaced(match: re.Match[str]) -> str:
+        value = by_name.get(match.group(1).strip().casefold())
+        return match.group(0) if value is None else value
+
+    return _PLACEHOLDER.sub(replaced, text)
+
+
+def placeholders_message(names: list[str]) -> str:
+    """The refusal's words, naming each placeholder still to fill."""
+    listed = ", ".join(f"[{name}]" for name in names)
+    return f"The reply still holds placeholders to fill in before it goes: {listed}."

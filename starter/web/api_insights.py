@@ -1,0 +1,7 @@
+"""Issue 20: the insights API, under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["desk"])
