@@ -9,15 +9,18 @@ same ones over again and delivery sends each once.
 
 from __future__ import annotations
 
+import secrets
+
 from temporalio import activity
 
 from activities import _notify
 from activities._steps import ProcessSteps
-from domain.enums import WebhookEvent
+from delivery import spam_texts
+from domain.enums import TicketEventKind, WebhookEvent
 from domain.refusals import Refusal, refusal_error
 from domain.ticket_messages import MarkedSpam, Published, PublishStepInput, SpamStepInput
-from store import accounts, outbox, replies, tickets
-from store.records import Reply
+from store import accounts, flags, members, outbox, replies, spam, ticket_notes, tickets
+from store.records import Reply, TicketNote
 
 
 class ReplyActivities(ProcessSteps):
@@ -66,8 +69,44 @@ class ReplyActivities(ProcessSteps):
     @activity.defn(name="ticket.mark_spam")
     async def mark_spam(self, inp: SpamStepInput) -> MarkedSpam:
         """Records the review as spam or irrelevant on its ticket: ``spam_at``, an internal
-        note naming who marked it and the flag that took it to moderation, the ticket solved."""
-        raise NotImplementedError  # helper B: issue 20's spam action
+        note naming who marked it and the flag that took it to moderation, the ticket solved.
+
+        One transaction: a retry finds the ticket marked and answers with the note it wrote.
+        The note's words are composed here from the store, since the workflow carries ids."""
+        note_key = f"spam:{inp.ticket_id}"
+        async with self.db.tx() as conn:
+            ticket = await tickets.get_ticket(conn, inp.ticket_id)
+            member = await members.get_member(conn, inp.member_id)
+            flag = await flags.get_flag(conn, inp.flag_id)
+            if ticket is None or member is None or flag is None:
+                # Written before the update was sent: retried until it is there.
+                raise RuntimeError(f"ticket {inp.ticket_id}'s spam mark is not in the store")
+            if await replies.reply_of_ticket(conn, ticket.id) is not None:
+                raise refusal_error(Refusal.REPLY_ALREADY_PUBLISHED)
+            if await spam.mark_spam(conn, ticket.id, inp.at):
+                note = TicketNote(
+                    id=f"tn_{secrets.token_hex(10)}",
+                    ticket_id=ticket.id,
+                    author_id=member.id,
+                    text=spam_texts.spam_note(member.name, flag.status),
+                    created_at=inp.at,
+                )
+                await ticket_notes.add_note(conn, note, idempotency_key=note_key)
+                await tickets.add_event(
+                    conn,
+                    ticket.id,
+                    TicketEventKind.MARKED_SPAM,
+                    at=inp.at,
+                    actor_id=member.id,
+                    detail=flag.id,
+                    idempotency_key=inp.request_id,
+                )
+                await replies.solve(conn, ticket.id, actor_id=member.id, at=inp.at)
+                return MarkedSpam(note_id=note.id)
+            found = await ticket_notes.note_for_key(conn, ticket.id, member.id, note_key)
+        if found is None:  # marked by another's request, which the workflow let in first
+            raise refusal_error(Refusal.MARKED_AS_SPAM)
+        return MarkedSpam(note_id=found.id)
 
 
 def _event_data(reply: Reply, *, solved: bool) -> dict[str, object]:

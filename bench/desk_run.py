@@ -51,7 +51,16 @@ from bench.drivers import (
     summary,
     time_gets,
 )
-from bench.measure import count_rows, cpu_per, http_limits, machine, row, store_used
+from bench.measure import (
+    count_rows,
+    cpu_per,
+    http_limits,
+    machine,
+    row,
+    store_used,
+    verdict_lines,
+    verdicts,
+)
 from bench.stack import CpuMeter, Stack, bench_stack, log, rss_mb
 from starter.client import connect
 from store import Store, open_store
@@ -273,12 +282,7 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
         "inbox_page_p50_ms": inbox["page"]["p50_ms"],
         "inbox_page_p99_ms": inbox["page"]["p99_ms"],
     }
-    out = {}
-    for name, (op, limit) in TARGETS.items():
-        value = figures[name]
-        met = value < limit if op == "<" else value >= limit
-        out[name] = {"value": value, "target": f"{op} {limit:g}", "met": met}
-    return out
+    return verdicts(figures, TARGETS)
 
 
 async def desk_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -374,13 +378,8 @@ def desk_table(results: dict[str, Any]) -> str:
         ),
         row("  ?view=assigned_to_me, as the agent", _p50_p99(inbox["api_assigned_to_me"])),
         f"  (views: {', '.join(f'{k} {v}' for k, v in inbox['counts'].items())})",
-        "",
-        "targets",
     ]
-    for name, t in results["targets"].items():
-        verdict = "met" if t["met"] else "MISSED"
-        lines.append(f"  {name:<30}{t['value']!s:>10}  {t['target']:<8} {verdict}")
-    lines.append(f"\ntook {results['took_seconds']} s; JSON in {cfg['out']}")
+    lines += verdict_lines(results, cfg["out"])
     return "\n".join(lines)
 
 

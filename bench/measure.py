@@ -207,3 +207,25 @@ def throughput_rows(
         f"{'latency, ' + str(concurrency) + ' requests in flight':<30}"
         f"{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'bare p99':>10}",
     ]
+
+
+def verdicts(
+    figures: dict[str, Any], targets: dict[str, tuple[str, float]]
+) -> dict[str, dict[str, Any]]:
+    """Each figure beside its target (``("<", 50)``: under 50; ``(">=", 0.8)``: at least)."""
+    out = {}
+    for name, (op, limit) in targets.items():
+        value = figures[name]
+        met = value >= limit if op == ">=" else value < limit
+        out[name] = {"value": value, "target": f"{op} {limit:g}", "met": met}
+    return out
+
+
+def verdict_lines(results: dict[str, Any], out: str) -> list[str]:
+    """The table's footer: every target met or MISSED, the time taken, where the JSON is."""
+    lines = ["", "targets"]
+    for name, t in results["targets"].items():
+        verdict = "met" if t["met"] else "MISSED"
+        lines.append(f"  {name:<30}{t['value']!s:>10}  {t['target']:<8} {verdict}")
+    lines.append(f"\ntook {results['took_seconds']} s; JSON in {out}")
+    return lines

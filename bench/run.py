@@ -74,6 +74,8 @@ from bench.measure import (
     store_used,
     throughput,
     throughput_rows,
+    verdict_lines,
+    verdicts,
 )
 from bench.moderation_run import failed as moderation_failed
 from bench.moderation_run import moderation_bench, moderation_table
@@ -480,12 +482,7 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
         "dashboard_ms": opened["dashboard"]["p50_ms"],
         "moderation_queue_ms": opened["moderation_queue"]["p50_ms"],
     }
-    out = {}
-    for name, (op, limit) in TARGETS.items():
-        value = figures[name]
-        met = value >= limit if op == ">=" else value < limit
-        out[name] = {"value": value, "target": f"{op} {limit:g}", "met": met}
-    return out
+    return verdicts(figures, TARGETS)
 
 
 def table(results: dict[str, Any]) -> str:
@@ -583,13 +580,8 @@ def table(results: dict[str, Any]) -> str:
     lines += [
         f"  (the dashboard's business has {opened['dashboard_business_open_contacts']} open"
         f" contacts; {opened['pending_reports']} reports are pending)",
-        "",
-        "targets",
     ]
-    for name, t in results["targets"].items():
-        verdict = "met" if t["met"] else "MISSED"
-        lines.append(f"  {name:<30}{t['value']!s:>10}  {t['target']:<8} {verdict}")
-    lines.append(f"\ntook {results['took_seconds']} s; JSON in {cfg['out']}")
+    lines += verdict_lines(results, cfg["out"])
     return "\n".join(lines)
 
 

@@ -59,6 +59,9 @@ class SpamInput(_Message):
 
     member_id: str
     flag_id: str
+    # Names the request (a hash of who sent it and its Idempotency-Key, never the key): recorded
+    # with the mark, so a retry of that request finds it answered, also after the run ended.
+    request_id: str | None = None
 
 
 class SpamStepInput(_Message):
@@ -67,6 +70,7 @@ class SpamStepInput(_Message):
     flag_id: str
     at: datetime
     delivery: DeliveryPolicy | None = None
+    request_id: str | None = None
 
 
 class MarkedSpam(_Message):

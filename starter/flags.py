@@ -116,9 +116,11 @@ class Flags:
         body: FlagBody,
         *,
         idempotency_key: str | None = None,
+        straight_to_moderation: bool = False,
     ) -> FlagView:
         """Answers once the flag's first step is recorded: the reviewer emailed, or (harmful or
-        illegal) the report opened for the moderators."""
+        illegal, or ``straight_to_moderation``: spam marked on the response desk) the report
+        opened for the moderators."""
         async with self.db.read() as conn:
             review = await reviews.get_review(conn, review_id)
             prior = (
@@ -147,9 +149,10 @@ class Flags:
             sub_reason=body.sub_reason,
             explanation=body.explanation,
             # Harmful or illegal content goes to the moderators at once: escalated from the
-            # start, its report opened by the workflow's first step.
+            # start, its report opened by the workflow's first step. So does spam marked on the
+            # response desk (DESIGN rule 21): the reviewer is not asked.
             status=FlagStatus.AWAITING_REVIEWER
-            if body.reason.reviewer_first
+            if body.reason.reviewer_first and not straight_to_moderation
             else FlagStatus.ESCALATED,
             opened_at=now(),
         )
@@ -224,7 +227,9 @@ class Flags:
         # try's outcome, never "flag closed". Without one, a second try is refused.
         update_id = f"{action.value}-{flag.id}" if key else None
         if not flag.status.is_open:
-            if key and flag.status is done and flag.reason.reviewer_first:
+            # The business's own escalation or drop; never one the flag was started with.
+            first_step = not flag.reason.reviewer_first or straight_to_moderation(flag)
+            if key and flag.status is done and not first_step:
                 return await self.flag_view(flag.id)
             raise Refused(Refusal.FLAG_CLOSED)
         handle = self.client.get_workflow_handle(flag_workflow_id(flag.id))
@@ -393,6 +398,18 @@ def flag_input(settings: Settings, flag: Flag) -> FlagWorkflowInput:
         business_window=business_window,
         moderation_sla=report_sla(settings, flag.reason),
         delivery=delivery_policy(settings),
+        straight_to_moderation=straight_to_moderation(flag),
+    )
+
+
+def straight_to_moderation(flag: Flag) -> bool:
+    """A reviewer-first flag sent on without the reviewer's step: stored escalated before any
+    reviewer was asked (spam marked on the response desk). Read from the row, so a lost one
+    started again goes the same way."""
+    return (
+        flag.reason.reviewer_first
+        and flag.status is FlagStatus.ESCALATED
+        and flag.reviewer_deadline is None
     )
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from domain.enums import MemberRole, ReviewSource
 from starter.desk_inputs import ReviewerIn, ReviewIn
 from starter.intake import Intake, record
-from store import Store, accounts, members, reviews
+from store import Store, accounts, macros, members, reviews
 from store.accounts import hash_secret, new_api_key
-from store.records import Ticket, now
+from store.records import Macro, Ticket, now
 
 BUSINESSES = [
     ("biz_harbour_bakery", "Harbour Bakery", "owner@harbour-bakery.example"),
@@ -58,6 +58,46 @@ REVIEWERS: list[tuple[str, str | None, str]] = [
     ("rvr_anon_3", None, "no.name@example.org"),
 ]
 _REVIEWER = {r[0]: r for r in REVIEWERS}
+# A business's reply templates (DESIGN rule 18), after the seed 001's examples: (id, business,
+# added by, title, text). Placeholders the desk fills, and [specific detail] for the agent.
+MACROS = [
+    (
+        f"mc_demo_{business.removeprefix('biz_')}_{kind}",
+        business,
+        added_by,
+        title,
+        text,
+    )
+    for business, added_by in (
+        ("biz_harbour_bakery", "mb_maria_lopez"),
+        ("biz_quickfix", "mb_tom_fixer"),
+    )
+    for kind, title, text in (
+        (
+            "thanks",
+            "Thank you for the stars",
+            "Dear [customer name], thank you so much for the wonderful review. It is a pleasure"
+            " to read that your experience with [specific detail] was so good. We look forward"
+            " to welcoming you again.\n\nKind regards,\n[your name], [business name]",
+        ),
+        (
+            "sorry",
+            "Sorry about a bad experience",
+            "Hi [customer name], many thanks for your feedback. We are sincerely sorry to hear"
+            " about [specific detail]. This is not the standard we aim for, and we would like to"
+            " put it right: could you email us with your order number? Then we will look into"
+            " it straight away.\n\nKind regards,\n[your name]",
+        ),
+        (
+            "suggestion",
+            "Thanks for the suggestion",
+            "Hi [customer name], thank you for your review and for sharing your thoughts. It is"
+            " good to hear that [specific detail] went well. Your suggestion is noted and we"
+            " will take it into account. We would be glad to hear any further ideas.\n\nBest"
+            " wishes,\n[your name]",
+        ),
+    )
+]
 ORGANIC, EXTERNAL, INVITED = (
     ReviewSource.ORGANIC,
     ReviewSource.EXTERNAL_INVITATION,
@@ -355,6 +395,20 @@ async def seed_demo(db: Store, demo_file: Path) -> DemoSeed:
                     created_at=at,
                 )
             await members.set_agent_key(conn, member_id, hash_secret(keys[member_id]))
+        for macro_id, business_id, added_by, title, text in MACROS:
+            # Seeded once: a macro the business removed is not brought back.
+            if not await macros.exists(conn, macro_id):
+                await macros.add_macro(
+                    conn,
+                    Macro(
+                        id=macro_id,
+                        business_id=business_id,
+                        title=title,
+                        body=text,
+                        created_by=added_by,
+                        created_at=at,
+                    ),
+                )
         for review_id, *_ in REVIEWS:
             # A review seeded before the desk gets its platform id, so the intake below finds
             # it and opens its ticket instead of posting it again.

@@ -73,6 +73,21 @@ async def in_progress(conn: Connection, review_id: str, reason: FlagReason) -> F
     return _flag(row) if row else None
 
 
+async def flag_of_review(
+    conn: Connection, business_id: str, review_id: str, reason: FlagReason
+) -> Flag | None:
+    """The business's first flag of the review for the reason, whatever became of it (there is
+    at most one, DESIGN rule 12), but one the platform lost and reconcile closed."""
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM flags f WHERE f.review_id = ? AND f.reason = ? AND f.business_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subject_id = f.id"
+        " AND e.type = 'repaired') ORDER BY f.opened_at, f.id LIMIT 1",
+        (review_id, reason.value, business_id),
+    )
+    return _flag(row) if row else None
+
+
 async def flags_of_business(
     conn: Connection, business_id: str, *, limit: int = 50, offset: int = 0
 ) -> list[Flag]:

@@ -318,6 +318,8 @@ V10_REPLIES = """
     ALTER TABLE tickets ADD COLUMN replied_at TEXT;
     ALTER TABLE tickets ADD COLUMN solved_at TEXT;
     ALTER TABLE tickets ADD COLUMN spam_at TEXT;
+    -- A business's spam marks by when they were made, for its insights (rule 21): few rows.
+    CREATE INDEX tickets_marked_spam ON tickets (business_id, spam_at) WHERE spam_at IS NOT NULL;
     """
 
 MIGRATIONS: list[str] = [

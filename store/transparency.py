@@ -30,6 +30,11 @@ _HOURS = {
 }
 
 
+def hours_between(dialect: str, start: str, end: str) -> str:
+    """SQL for the hours from the stored time ``start`` to ``end`` (columns or expressions)."""
+    return _HOURS[dialect].format(start=start, end=end)
+
+
 def _range(start: datetime, end: datetime) -> tuple[str, str]:
     return ts(start), ts(end)
 

@@ -7,6 +7,10 @@ decision applied and add nothing: no second email, no second webhook event, no s
 
 ``SURVIVE_DIE_AFTER=mail_file:N`` (a worker that writes mail as files) dies right after the N-th
 reviewer's request email is written to its .eml file, before the outbox marks it sent.
+
+``SURVIVE_DIE_AFTER=publish_committed:N`` dies in the N-th public reply's publish step right after
+its transaction committed, before it hands the ``reply.published`` event over or answers;
+``publish_uncommitted:N`` dies inside that transaction, the reply inserted and not committed.
 """
 
 from __future__ import annotations
@@ -14,17 +18,30 @@ from __future__ import annotations
 import os
 import signal
 from email.message import Message
+from typing import Any
 
 from temporalio import activity
 
 import worker
+from activities.replies import ReplyActivities
 from activities.report import ReportActivities
 from delivery.mail import FileMailer
-from domain.messages import ApplyDecisionInput
+from domain.enums import WebhookEvent
+from domain.messages import ApplyDecisionInput, DeliveryPolicy
+from store import replies
 
 _ACTIVITY, _, _N = os.environ.get("SURVIVE_DIE_AFTER", "apply_decision:0").partition(":")
 _applied = 0
 _written = 0
+_published = 0
+
+
+def _die_at_publish(mode: str) -> None:
+    global _published
+    if mode == _ACTIVITY:
+        _published += 1
+        if _published == int(_N):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class DyingReportActivities(ReportActivities):
@@ -48,7 +65,37 @@ class DyingFileMailer(FileMailer):
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
+class DyingReplyActivities(ReplyActivities):
+    """Its publish step hands its messages over only once its transaction has committed: dying
+    there is dying between the commit and the step's answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        to = self.hand_over
+
+        async def dying_hand_over(keys: list[str], policy: DeliveryPolicy) -> None:
+            if any(f":{WebhookEvent.REPLY_PUBLISHED.value}:" in k for k in keys):
+                _die_at_publish("publish_committed")
+            assert to is not None
+            await to(keys, policy)
+
+        self.hand_over = dying_hand_over
+
+
+_publish_in_store = replies.publish
+
+
+async def _publish_and_die(*args: Any, **kwargs: Any) -> Any:
+    # Inside the step's transaction: the reply is inserted, nothing is committed.
+    reply = await _publish_in_store(*args, **kwargs)
+    _die_at_publish("publish_uncommitted")
+    return reply
+
+
 if __name__ == "__main__":
+    if _ACTIVITY == "publish_uncommitted":
+        vars(replies)["publish"] = _publish_and_die
+    vars(worker)["ReplyActivities"] = DyingReplyActivities
     if _ACTIVITY == "mail_file":
         vars(worker)["mailer_for"] = lambda settings: DyingFileMailer(settings.mail_dir)
     # default_activities() builds the worker's activities from this module global.

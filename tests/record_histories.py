@@ -6,7 +6,9 @@ files: every history ever released must still replay. From v4 on it records the 
 workflows too (flag, report from a flag or a notice, notice, appeal: ``tests/moderation_flows``);
 from v5 on the standing workflow (a step taken, lifted, expired, a run continued as new:
 ``tests/standing_flows``), and the flag and report workflows with their step telling it;
-from v6 the ticket workflow (reminded then solved, reminded and breached: ``tests/ticket_flows``).
+from v6 the ticket workflow (reminded then solved, reminded and breached: ``tests/ticket_flows``);
+from v7 the ticket workflow answered (replied before its reminder, breached then sent as solved,
+marked spam, with its flag sent straight to moderation: sections ``answers`` and ``spam``).
 
 Name the journeys to record after the tag to record only those (``python -m tests.record_histories
 v6 ticket``): a tag may then hold a later workflow's histories beside earlier ones.
@@ -31,7 +33,7 @@ from tests.conftest import HISTORIES, Harness, installed_binary
 from tests.world import make_world
 from worker import build_worker
 
-SECTIONS = ("contact", "moderation", "standing", "ticket")
+SECTIONS = ("contact", "moderation", "standing", "ticket", "answers", "spam")
 
 
 async def record(tag: str, sections: tuple[str, ...] = SECTIONS) -> None:
@@ -44,6 +46,8 @@ async def record(tag: str, sections: tuple[str, ...] = SECTIONS) -> None:
                 await _standing(tag, db, settings)
             if "ticket" in sections:
                 await _tickets(tag, db, settings)
+            if "answers" in sections or "spam" in sections:
+                await _answers(tag, sections, db, settings)
 
 
 async def _skipping() -> WorkflowEnvironment:
@@ -116,6 +120,23 @@ async def _tickets(tag: str, db: Database, settings: Settings) -> None:
         lives = await ticket_flows.reminded_solved_and_breached(h)
         for name, history in (await lives.histories(h)).items():
             _write(tag, name, {"ticket": history})
+
+
+async def _answers(tag: str, sections: tuple[str, ...], db: Database, settings: Settings) -> None:
+    """The ticket workflow answered (issue 20), on a server of its own for the reason above. Its
+    updates complete within the call that sends them, on a clock that moves only when told."""
+    own = settings.model_copy(update={"task_queue": "record-answers"})
+    fresh = await _skipping()
+    world = await make_world(db)
+    h = Harness(fresh, fresh.client, db, own, Reviewdesk(fresh.client, db, own), world)
+    async with fresh, build_worker(fresh.client, db, own):
+        if "spam" in sections:  # before the clock moves: marked while the ticket is new
+            spam = await ticket_flows.marked_spam(h)
+            _write(tag, "marked_spam", await spam.histories(h))
+        if "answers" in sections:
+            lives = await ticket_flows.answered_lives(h)
+            for name, history in (await lives.histories(h)).items():
+                _write(tag, name, {"ticket": history})
 
 
 def _write(tag: str, name: str, histories: dict[str, WorkflowHistory]) -> None:

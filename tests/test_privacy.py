@@ -5,8 +5,9 @@ from __future__ import annotations
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from delivery import spam_texts
 from settings import Settings
-from store import Store
+from store import Store, replies
 from tests import flows, moderation_flows, standing_flows, ticket_flows
 from tests.conftest import Harness, Running
 
@@ -178,3 +179,69 @@ async def test_the_ticket_workflows_histories_hold_no_address_no_name_no_review_
     reminders = [m for m in await h.outbox() if m.event_type == "ticket.reminder"]
     assert {m.to_address for m in reminders} == {w.agent_email, w.business_email}
     assert any(ticket_flows.REVIEWER_NAME in m.subject for m in reminders)
+
+
+async def test_the_answered_tickets_histories_hold_no_reply_no_name_and_no_address(
+    skipping: Harness,
+) -> None:
+    """Issue 20, acceptance 7: a ticket replied to, and one breached then sent as solved, carry
+    their drafts' ids and never the reply's words, the reviewer's name or address."""
+    h, w = skipping, skipping.world
+    lives = await ticket_flows.answered_lives(h)
+    secrets = [
+        w.reviewer_email,
+        w.business_email,
+        w.agent_email,
+        f"Shop {w.business}",
+        "Alex Agent",
+        ticket_flows.REVIEWER_NAME,
+        "Quintana",
+        ticket_flows.TEXT,
+        "REVIEWWORDS",
+        ticket_flows.REPLY,
+        "REPLYWORDS",
+        ticket_flows.SOLVING_REPLY,
+        "REPLYSOLVED",
+    ]
+    histories = await lives.histories(h)
+    assert sorted(histories) == ["breached_sent_solved", "replied"]
+    for (name, history), draft_id in zip(histories.items(), lives.draft_ids, strict=True):
+        raw = _raw(history)
+        # The scan sees payloads: the draft the update published is found.
+        assert draft_id.encode() in raw, name
+        for secret in secrets:
+            assert secret.encode() not in raw, (name, secret)
+    # And the words did reach the public: the replies as published.
+    async with h.db.read() as conn:
+        published = [await replies.reply_of_ticket(conn, t) for t in lives.ids]
+    assert [r.text for r in published if r] == [ticket_flows.REPLY, ticket_flows.SOLVING_REPLY]
+
+
+async def test_a_spam_marked_tickets_histories_hold_no_note_no_name_and_no_address(
+    skipping: Harness,
+) -> None:
+    """Issue 20: the ticket marked spam, and its flag sent straight to moderation, carry ids and
+    times: not the note the mark left, not who marked it, not the reviewer."""
+    h, w = skipping, skipping.world
+    life = await ticket_flows.marked_spam(h)
+    secrets = [
+        w.reviewer_email,
+        w.agent_email,
+        "Alex Agent",
+        ticket_flows.REVIEWER_NAME,
+        "Quintana",
+        "REVIEWWORDS",
+        "Marked as spam or irrelevant",
+        spam_texts.FLAG_EXPLANATION,
+    ]
+    histories = await life.histories(h)
+    assert sorted(histories) == ["flag", "ticket"]
+    for name, history in histories.items():
+        raw = _raw(history)
+        # The scan sees payloads: the flag's id is in both (the mark's update names it).
+        assert life.flag_id.encode() in raw, name
+        for secret in secrets:
+            assert secret.encode() not in raw, (name, secret)
+    # And the note is on the ticket, for the team.
+    detail = await h.service.desk.ticket(w.business, life.marked.id)
+    assert any("Marked as spam or irrelevant by Alex Agent" in n.text for n in detail.notes)

@@ -1,6 +1,6 @@
 """Every released history still replays on today's workflow code (acceptance 8; issue 17's
 acceptance 6 for the flag, notice and appeal workflows; issue 18's StandingWorkflow; issue 19's
-TicketWorkflow)."""
+TicketWorkflow; issue 20's answered tickets)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def test_stored_histories_cover_every_released_workflow() -> None:
     # still waiting (a history without its end replays too).
     for journey in ("reminded_solved", "breached"):
         assert f"v6_ticket_{journey}.json" in names, journey
+    # Issue 20: TicketWorkflow v7 ended by its answer (its update in the history): a reply before
+    # the reminder, a reply sent as solved after the breach, a spam mark; and the spam mark's
+    # flag, sent straight to moderation.
+    for journey in ("replied", "breached_sent_solved", "marked_spam"):
+        assert f"v7_ticket_{journey}.json" in names, journey
+    assert "v7_flag_marked_spam.json" in names
     # Every workflow the worker runs is stored, but delivery: it starts only for a message that
     # failed at its first try, which no recorded journey has.
     started = [WorkflowHistory.from_json(p.stem, p.read_text()).events[0] for p in STORED]

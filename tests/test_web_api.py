@@ -239,6 +239,7 @@ async def test_public_reviews_show_labels_placeholders_and_nothing_of_removed_on
             "author": None,
             "created_at": None,
             "labels": [],
+            "reply": None,
         }
         assert reviews[w.review["external"]]["labels"] == ["Reviewer contacted"]
         assert reviews[w.review["external"]]["text"] == "Text of external"

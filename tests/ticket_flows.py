@@ -6,6 +6,10 @@ agent with a note, reminded at 36 hours, then solved, so its breach step finds i
 workflow ends; and an anonymous 4-star one no one took, reminded (the owner) at 5.25 days and
 breached at 7 days, its workflow then waiting for what the ticket is asked next.
 
+Issue 20 adds tickets that are answered (``answered_lives``): one replied to before its
+reminder, not solved; one reminded and breached, then sent as solved; and one marked spam
+(``marked_spam``). Each workflow ends with its answer.
+
 They are posted together because the intake fixes a ticket's times by the store's clock, which
 is the wall clock: a ticket posted after the server skipped days ahead would be due at once.
 What people wrote here is distinctive, so a scan of the histories finds it if it leaked.
@@ -19,17 +23,22 @@ from datetime import datetime, timedelta
 
 from temporalio.client import WorkflowHistory
 
-from domain import ticket_workflow_id
-from domain.enums import ReviewSource, TicketStatus
+from domain import flag_workflow_id, ticket_workflow_id
+from domain.enums import FlagReason, ReviewSource, TicketStatus
 from starter.desk_inputs import ReviewerIn, ReviewIn
-from store import tickets
-from store.records import Ticket, now, ts
+from starter.reply_inputs import ReplyIn
+from store import flags, members, tickets
+from store.records import Member, Ticket, now, ts
 from tests.conftest import Harness
+from tests.world import World
 
 REVIEWER_NAME = "Quintana Reviewer"
 TITLE = "REVIEWTITLE cold soup"
 TEXT = "REVIEWWORDS the soup was cold and the waiter rude"
 NOTE = "NOTEWORDS I called them, @owner: they want a refund"
+# The public replies of issue 20: published, they are on the public page, never in a history.
+REPLY = "REPLYWORDS we are sorry about the soup, Quintana"
+SOLVING_REPLY = "REPLYSOLVED a refund is on its way"
 LOCAL_ACTIVITY = "core_local_activity"
 
 
@@ -40,12 +49,24 @@ def review_in(
     display_name: str | None = REVIEWER_NAME,
     title: str | None = TITLE,
 ) -> ReviewIn:
+    return review_of(h.world, rating, display_name=display_name, title=title)
+
+
+def review_of(
+    world: World,
+    rating: int,
+    *,
+    display_name: str | None = REVIEWER_NAME,
+    title: str | None = TITLE,
+) -> ReviewIn:
+    """A review posted by the platform to ``world``'s business (the survival suites have a world
+    and no harness)."""
     tag = secrets.token_hex(5)
     return ReviewIn(
         external_id=f"ext_{tag}",
-        business_id=h.world.business,
+        business_id=world.business,
         reviewer=ReviewerIn(
-            id=f"{h.world.reviewer}_{tag}", display_name=display_name, email=h.world.reviewer_email
+            id=f"{world.reviewer}_{tag}", display_name=display_name, email=world.reviewer_email
         ),
         rating=rating,
         title=title,
@@ -149,3 +170,99 @@ async def reminded_solved_and_breached(h: Harness) -> TicketLives:
     await until(h, positive.target_at + timedelta(minutes=1))
     await h.eventually(lambda: _marked(h, positive.id, "breached_at"))
     return TicketLives(await ticket(h, negative.id), await ticket(h, positive.id))
+
+
+async def member(h: Harness, member_id: str) -> Member:
+    async with h.db.read() as conn:
+        found = await members.get_member(conn, member_id)
+    assert found is not None
+    return found
+
+
+async def _ended(h: Harness, ticket: Ticket) -> WorkflowHistory:
+    handle = h.client.get_workflow_handle(ticket_workflow_id(ticket.review_id))
+    await handle.result()
+    return await handle.fetch_history()
+
+
+@dataclass
+class AnsweredLives:
+    replied: Ticket
+    """1 star, replied to before its reminder, not solved: its workflow ended with the reply."""
+    solved_late: Ticket
+    """1 star, no one assigned: reminded and breached, then sent as solved."""
+    draft_ids: list[str]
+    """The drafts published: the updates carry them, the histories hold them."""
+
+    @property
+    def ids(self) -> list[str]:
+        return [self.replied.id, self.solved_late.id]
+
+    async def histories(self, h: Harness) -> dict[str, WorkflowHistory]:
+        return {
+            "replied": await _ended(h, self.replied),
+            "breached_sent_solved": await _ended(h, self.solved_late),
+        }
+
+
+async def answered_lives(h: Harness) -> AnsweredLives:
+    """Two tickets posted together (see the module's note on the clock), each answered by the
+    agent with a public reply: one at once, one after its target has passed."""
+    early = (await h.service.intake.post(review_in(h, 1))).ticket
+    late = (await h.service.intake.post(review_in(h, 1, display_name=None))).ticket
+    agent = await member(h, h.world.agent)
+
+    replied = await h.service.replies.reply(
+        h.world.business, agent, early.id, ReplyIn(text=REPLY), idempotency_key="first-send"
+    )
+    assert replied.reply is not None and replied.ticket.status is not TicketStatus.SOLVED
+    await _ended(h, early)
+
+    await until(h, late.remind_at + timedelta(minutes=1))
+    await h.eventually(lambda: _marked(h, late.id, "reminded_at"))
+    await until(h, late.target_at + timedelta(minutes=1))
+    await h.eventually(lambda: _marked(h, late.id, "breached_at"))
+    solved = await h.service.replies.reply(
+        h.world.business, agent, late.id, ReplyIn(text=SOLVING_REPLY, solve=True)
+    )
+    assert solved.reply is not None and solved.ticket.status is TicketStatus.SOLVED
+    await _ended(h, late)
+    return AnsweredLives(
+        await ticket(h, early.id),
+        await ticket(h, late.id),
+        [replied.reply.draft_id, solved.reply.draft_id],
+    )
+
+
+@dataclass
+class SpamLife:
+    marked: Ticket
+    """1 star, marked spam or irrelevant by the agent: its workflow ended with the mark."""
+    flag_id: str
+    """The review's ``advertising_or_spam`` flag, sent straight to moderation: escalated, ended."""
+
+    @property
+    def ids(self) -> list[str]:
+        return [self.marked.id, self.flag_id]
+
+    async def histories(self, h: Harness) -> dict[str, WorkflowHistory]:
+        flag = h.client.get_workflow_handle(flag_workflow_id(self.flag_id))
+        await flag.result()
+        return {"ticket": await _ended(h, self.marked), "flag": await flag.fetch_history()}
+
+
+async def marked_spam(h: Harness) -> SpamLife:
+    """A ticket marked spam by the agent as soon as it is in (its note is the service's)."""
+    posted = (await h.service.intake.post(review_in(h, 1))).ticket
+    agent = await member(h, h.world.agent)
+    detail = await h.service.spam.mark(
+        h.world.business, agent, posted.id, idempotency_key="spam-once"
+    )
+    assert detail.ticket.spam_at is not None
+    async with h.db.read() as conn:
+        flag = await flags.flag_of_review(
+            conn, h.world.business, posted.review_id, FlagReason.ADVERTISING_OR_SPAM
+        )
+    assert flag is not None
+    await _ended(h, posted)
+    return SpamLife(await ticket(h, posted.id), flag.id)

@@ -1,6 +1,7 @@
 """FlagWorkflow: a business's flag on one of its reviews, for one reason (DESIGN rule 8).
 
     harmful or illegal ──> escalate at once (a report, high priority, its own SLA)
+    spam marked on the response desk ──> escalate at once (a report, its reason's SLA)
     otherwise: email the reviewer a one-time link (edit or withdraw, 3 days)
         withdraw ──> the review is removed, the flag ends as withdrawn
         edit, or the 3 days pass ──> the business's turn
@@ -43,6 +44,10 @@ with workflow.unsafe.imports_passed_through():
 # star reviews) may be due. It runs beside the flag's first step, so the business's answer
 # does not wait for it. Executions from before run as they did, so their histories replay.
 ASSESS_STANDING = "flag-assesses-standing"
+# v7 (issue 20): a flag started ``straight_to_moderation`` (spam marked on the response desk)
+# escalates at once, as a harmful one does. Earlier inputs lack the field, so every earlier
+# execution takes the path it took; the marker names the new one in the histories that take it.
+STRAIGHT_TO_MODERATION = "flag-straight-to-moderation"
 SIGNAL_TIMEOUT = timedelta(seconds=30)
 
 _ENDED = (FlagStatus.ESCALATED, FlagStatus.DROPPED, FlagStatus.WITHDRAWN)
@@ -74,7 +79,7 @@ class FlagWorkflow:
                 start_to_close_timeout=SIGNAL_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-        if inp.reason.reviewer_first:
+        if self._reviewer_first():
             await self._reviewer_step()
             if self._status is not FlagStatus.WITHDRAWN:
                 await self._business_step()
@@ -161,6 +166,13 @@ class FlagWorkflow:
         self._report_id = escalated.report_id
         self._status = FlagStatus.ESCALATED
 
+    def _reviewer_first(self) -> bool:
+        inp = self._inp
+        if not inp.reason.reviewer_first:
+            return False
+        # Asked only for a flag sent straight on, so no other history gains a marker.
+        return not (inp.straight_to_moderation and workflow.patched(STRAIGHT_TO_MODERATION))
+
     # --- queries and updates ---------------------------------------------------------------
 
     @workflow.query
@@ -212,6 +224,7 @@ class FlagWorkflow:
         withdrawn = self._reviewer is not None and self._reviewer.action is ReviewerAction.WITHDRAW
         if (
             not self._inp.reason.reviewer_first
+            or self._inp.straight_to_moderation
             or self._business is not None
             or self._business_window_over
             or self._status in _ENDED

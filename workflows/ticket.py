@@ -121,6 +121,7 @@ class TicketWorkflow:
                     flag_id=inp.flag_id,
                     at=workflow.now(),
                     delivery=self._inp.delivery,
+                    request_id=inp.request_id,
                 ),
             )
             self._spam = True

@@ -141,6 +141,16 @@ class ContactOut(BaseModel):
     closed_at: datetime | None = None
 
 
+class ReplyOut(BaseModel):
+    """The review's public reply, as published: never changed after (DESIGN rule 19). The
+    public sees its text under the review with the business's name, never the author's."""
+
+    id: str
+    text: str
+    author: MemberRef
+    published_at: datetime
+
+
 class TicketDetailOut(TicketOut):
     review: ReviewOut
     notes: list[NoteOut]
@@ -148,6 +158,8 @@ class TicketDetailOut(TicketOut):
     history: list[HistoryOut]
     """Every change, oldest first."""
     contact: ContactOut | None
+    reply: ReplyOut | None = None
+    """The review's public reply, once published."""
 
     @classmethod
     def of_detail(cls, d: TicketDetail) -> TicketDetailOut:
@@ -170,6 +182,14 @@ class TicketDetailOut(TicketOut):
                 for e in d.history
             ],
             contact=ContactOut.model_validate(d.contact.model_dump()) if d.contact else None,
+            reply=ReplyOut(
+                id=d.reply.id,
+                text=d.reply.text,
+                author=MemberRef(id=d.reply.author_id, name=d.name_of(d.reply.author_id)),
+                published_at=d.reply.published_at,
+            )
+            if d.reply
+            else None,
         )
 
 

@@ -26,6 +26,7 @@ from starter.web.errors import ApiError
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import PageNumber, _signed_in, render
 from starter.web.reads import Paging, find_reviewer_offered
+from starter.web.reply_form import reply_form
 from starter.web.sign_in import SignInFirst, to_sign_in
 from store import members, tickets
 from store.records import Member, now
@@ -43,6 +44,12 @@ NOTICES = {
     "noted": "Your note is saved. Anyone you mentioned is emailed once.",
     "contact": "The reviewer has been emailed. This ticket is pending until the contact ends.",
     "agent_removed": "The agent is removed: their key no longer works.",
+    "published": "Your reply is published under the review.",
+    "published_solved": "Your reply is published under the review, and the ticket is solved.",
+    "spam": (
+        "Marked as spam or irrelevant: no public reply, the review went to the moderators,"
+        " a note records it, and the ticket is solved."
+    ),
 }
 
 
@@ -139,10 +146,17 @@ def _ticket_page(
 
 
 @router.get("/desk/tickets/{ticket_id}", response_class=HTMLResponse)
-async def ticket_page(ticket_id: str, request: Request, service: ServiceDep) -> HTMLResponse:
+async def ticket_page(
+    ticket_id: str,
+    request: Request,
+    service: ServiceDep,
+    macro: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """With ``macro`` (the reply section's "Apply"), that macro is rendered into the reply."""
     member = await _member(request, service)
     detail = await service.desk.ticket(member.business_id, ticket_id)
-    return _ticket_page(request, member, detail)
+    box = await reply_form(service, member, detail, macro_id=macro)
+    return _ticket_page(request, member, detail, box.status, reply_box=box)
 
 
 @router.post("/desk/tickets/{ticket_id}/take")
@@ -196,7 +210,8 @@ async def add_note(
     except ValidationError as err:
         detail = await service.desk.ticket(member.business_id, ticket_id)
         problem = in_words(err, NOTE_WORDS)
-        return _ticket_page(request, member, detail, 422, note_error=problem)
+        box = await reply_form(service, member, detail)
+        return _ticket_page(request, member, detail, 422, note_error=problem, reply_box=box)
     await service.desk.note(
         member.business_id, member, ticket_id, note.text, idempotency_key=idempotency_key
     )

@@ -47,6 +47,7 @@ from store.records import Business, Contact, Platform, now
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["REPORT_REASON"] = REPORT_REASON
 templates.env.filters["when"] = lambda d: d.strftime("%d %b %Y, %H:%M UTC") if d else ""
+templates.env.filters["day"] = words.day_words
 templates.env.globals["can_report"] = reads.can_report
 templates.env.globals["can_close"] = reads.can_close
 templates.env.globals["author_of"] = reads.author_of

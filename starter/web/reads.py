@@ -9,8 +9,8 @@ from domain.desk import author_name
 from domain.enums import ContactStatus, FlagReason, Priority, ReportStatus, ReviewSource, Visibility
 from domain.refusals import Refusal, Refused
 from starter.service import ContactView, Notification, ReportView, Reviewdesk
-from starter.web.schemas import HIDDEN_PLACEHOLDER, PublicReview, PublicReviews
-from store import accounts, contacts, directory, history, outbox, reports, reviews
+from starter.web.schemas import HIDDEN_PLACEHOLDER, PublicReply, PublicReview, PublicReviews
+from store import accounts, contacts, directory, history, outbox, replies, reports, reviews
 from store.connection import Connection
 from store.records import AnswerRecord, Contact, DecisionRecord, Report, Review, now
 from store.reports import DecisionAppeal
@@ -34,6 +34,10 @@ async def public_reviews(
             offset=offset,
         )
         authors = await reviews.authors_of(conn, [r.reviewer_id for r in shown])
+        # A hidden review shows nothing of itself, so nothing of its reply either.
+        answered = await replies.replies_of_reviews(
+            conn, [r.id for r in shown if r.visibility is Visibility.VISIBLE]
+        )
     return PublicReviews(
         business_id=business.id,
         business_name=business.name,
@@ -48,6 +52,13 @@ async def public_reviews(
                 author=author_of(r, authors),
                 created_at=r.created_at,
                 labels=r.labels,
+                reply=PublicReply(
+                    text=answered[r.id].text,
+                    business_name=business.name,
+                    published_at=answered[r.id].published_at,
+                )
+                if r.id in answered
+                else None,
             )
             for r in shown
         ],

@@ -228,6 +228,15 @@ class ReportOut(BaseModel):
         )
 
 
+class PublicReply(BaseModel):
+    """A review's public reply as anyone sees it (DESIGN rule 19): from the business, never
+    naming the team member who wrote it."""
+
+    text: str
+    business_name: str
+    published_at: datetime
+
+
 class PublicReview(BaseModel):
     """A review as the public sees it: a hidden one is only a placeholder."""
 
@@ -240,6 +249,8 @@ class PublicReview(BaseModel):
     author: str | None = None
     created_at: datetime | None = None
     labels: list[str] = []
+    reply: PublicReply | None = None
+    """The business's one public reply, once published; none on a hidden review."""
 
 
 class ConsumerWarning(BaseModel):

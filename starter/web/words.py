@@ -162,6 +162,14 @@ RECIPIENTS = {
 _GROUNDS = {g.value for g in Grounds}
 _REFUSALS = {r.value for r in Refusal}
 DELIVERY = {"pending": "waiting to be sent", "sent": "sent", "failed": "could not be delivered"}
+# Where a flag stands, as a chart's label on the insights page: short enough for a phone.
+FLAG_OUTCOMES = {
+    FlagStatus.AWAITING_REVIEWER: "Waiting for the reviewer",
+    FlagStatus.AWAITING_BUSINESS: "Waiting for you to decide",
+    FlagStatus.ESCALATED: "With the moderators",
+    FlagStatus.DROPPED: "Dropped",
+    FlagStatus.WITHDRAWN: "The reviewer withdrew the review",
+}
 
 
 def say(value: StrEnum | None) -> str:
@@ -219,6 +227,9 @@ TICKET_EVENTS = {
     TicketEventKind.CONTACT_ENDED: "The private dialogue with the reviewer ended",
     TicketEventKind.REMINDED: "Reminder sent: the response target is near",
     TicketEventKind.SLA_BREACHED: "Response target missed; the owner was told",
+    TicketEventKind.REPLY_PUBLISHED: "{actor} published the public reply",
+    TicketEventKind.SOLVED: "{actor} marked it solved",
+    TicketEventKind.MARKED_SPAM: "{actor} marked it as spam or irrelevant; it went to moderation",
 }
 
 
@@ -242,6 +253,11 @@ def span(delta: timedelta) -> str:
     parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
     said = [f"{n} {unit}{'s' if n > 1 else ''}" for n, unit in parts if n]
     return " ".join(said[:2])
+
+
+def day_words(at: datetime | None) -> str:
+    """A day as people write it, for what the public reads: "3 December 2026"."""
+    return f"{at.day} {at:%B %Y}" if at else ""
 
 
 def ago(at: datetime, now_: datetime) -> str:

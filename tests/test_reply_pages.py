@@ -1,0 +1,314 @@
+"""The public reply from the desk's pages (issue 20, acceptance 2's page half and 6; DESIGN rules
+18, 19, 21): a macro applied into the reply with the placeholders it leaves named, the preview as
+the public will see it (placeholders refused in words), "Publish reply" and "Send as solved" once
+however often the form is sent, the published reply on the ticket with nothing to change it, and
+"Spam or irrelevant" asked first."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+from domain.enums import FlagReason, TicketStatus
+from starter.reply_inputs import MacroIn
+from store import flags, members, replies, tickets
+from store.records import Member, Reply, Ticket
+from tests.conftest import Harness
+from tests.ticket_flows import review_in
+from tests.web import csrf_of, sign_in, web_client
+
+MACRO = (
+    "Dear [customer name], thank you for telling us. We looked into [specific detail] and"
+    " we are sorry.\n\n[your name], [business name]"
+)
+FILLED = "We are sorry the lamp arrived broken; a new one is on its way."
+
+
+def _text(page: str) -> str:
+    """What a person reads: the page without its markup."""
+    body = page.split("<body>", 1)[-1]
+    body = re.sub(r"<style>.*?</style>", " ", body, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def _key(page: str) -> str:
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def _reply_box(page: str) -> str | None:
+    """The reply's textarea as written into the page, or None when the page offers none."""
+    found = re.search(r'<textarea id="reply-text" name="text"[^>]*>\n(.*?)</textarea>', page, re.S)
+    return html.unescape(found.group(1)) if found else None
+
+
+async def _member(h: Harness, member_id: str) -> Member:
+    async with h.db.read() as conn:
+        found = await members.get_member(conn, member_id)
+    assert found is not None
+    return found
+
+
+async def _ticket(h: Harness, ticket_id: str) -> Ticket:
+    async with h.db.read() as conn:
+        found = await tickets.get_ticket(conn, ticket_id)
+    assert found is not None
+    return found
+
+
+async def _reply(h: Harness, ticket_id: str) -> Reply | None:
+    async with h.db.read() as conn:
+        return await replies.reply_of_ticket(conn, ticket_id)
+
+
+async def _posted(h: Harness, rating: int = 1, *, name: str | None = "Jo Public") -> Ticket:
+    return (await h.service.intake.post(review_in(h, rating, display_name=name))).ticket
+
+
+async def _preview(web: httpx.AsyncClient, ticket_id: str, csrf: str, text: str) -> httpx.Response:
+    return await web.post(
+        f"/desk/tickets/{ticket_id}/reply/preview", data={"csrf": csrf, "text": text}
+    )
+
+
+async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_left(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    agent = await _member(h, w.agent)
+    macro = await h.service.macros.add(w.business, agent, MacroIn(title="Sorry", body=MACRO))
+    theirs = await h.service.macros.add(
+        w.other_business,
+        await _member(h, w.other_agent),
+        MacroIn(title="Theirs", body="[customer name], from elsewhere"),
+    )
+    anonymous = await _posted(h, name=None)
+    named = await _posted(h)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        page = await web.get(f"/desk/tickets/{anonymous.id}")
+        assert page.status_code == 200
+        assert "Public reply" in _text(page.text) and "Use a macro" in _text(page.text)
+        assert _reply_box(page.text) == ""
+        assert f'<option value="{macro.id}">Sorry</option>' in page.text
+        assert "Theirs" not in page.text
+
+        applied = await web.get(f"/desk/tickets/{anonymous.id}?macro={macro.id}")
+        assert applied.status_code == 200
+        box = _reply_box(applied.text)
+        # Anonymous: the customer's name is left for the agent; the agent's and the business's
+        # names are filled in.
+        assert box is not None and box.startswith("Dear [customer name], thank you")
+        assert box.endswith(f"Alex Agent, Shop {w.business}")
+        assert "\n\n" in box  # the macro's lines as written
+        assert "Fill in: [customer name], [specific detail]" in _text(applied.text)
+
+        named_box = _reply_box((await web.get(f"/desk/tickets/{named.id}?macro={macro.id}")).text)
+        assert named_box is not None and named_box.startswith("Dear Jo Public, thank you")
+
+        # Another business's macro is the same as one that does not exist: said on the page,
+        # which still offers the reply.
+        for unknown in (theirs.id, "mc_nothing"):
+            refused = await web.get(f"/desk/tickets/{named.id}?macro={unknown}")
+            assert refused.status_code == 404
+            assert "No such macro." in _text(refused.text)
+            assert _reply_box(refused.text) == ""
+            assert "from elsewhere" not in refused.text
+
+
+async def test_the_preview_shows_the_reply_as_the_public_will_and_names_placeholders_left(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    ticket = await _posted(h)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        page = (await web.get(f"/desk/tickets/{ticket.id}")).text
+        csrf = csrf_of(page)
+
+        forged = await _preview(web, ticket.id, "forged", "Hello")
+        assert forged.status_code == 403
+        empty = await _preview(web, ticket.id, csrf, "")
+        assert empty.status_code == 422 and "Write the reply" in _text(empty.text)
+        too_long = await _preview(web, ticket.id, csrf, "x" * 5001)
+        assert too_long.status_code == 422 and "up to 5,000 characters" in _text(too_long.text)
+        assert _reply_box(too_long.text) == "x" * 5001  # what was written is kept
+
+        unfilled = "Dear Jo, about [specific detail]: we are sorry."
+        held = await _preview(web, ticket.id, csrf, unfilled)
+        assert held.status_code == 200
+        said = _text(held.text)
+        assert "Fill in before publishing: [specific detail]." in said
+        assert "Publish reply" not in said and "Send as solved" not in said
+        assert f"Reply from Shop {w.business}" in said and unfilled in said
+        # Sent to publishing anyway (an old form): refused, naming it, and nothing published.
+        forced = await web.post(
+            f"/desk/tickets/{ticket.id}/reply",
+            data={"csrf": csrf, "text": unfilled, "idempotency_key": _key(held.text)},
+        )
+        assert forced.status_code == 422
+        assert "[specific detail]" in _text(forced.text)
+        assert await _reply(h, ticket.id) is None
+        # "Back to edit" keeps the text.
+        back = await web.post(
+            f"/desk/tickets/{ticket.id}/reply/write", data={"csrf": csrf, "text": unfilled}
+        )
+        assert back.status_code == 200 and _reply_box(back.text) == unfilled
+        assert "Fill in: [specific detail]" in _text(back.text)
+
+        ready = await _preview(web, ticket.id, csrf, FILLED)
+        said = _text(ready.text)
+        assert ready.status_code == 200
+        assert f"Reply from Shop {w.business}" in said and FILLED in said
+        assert "cannot be edited or withdrawn" in said
+        assert "Publish reply" in said and "Send as solved" in said and "Back to edit" in said
+        assert "Jo Public" in said  # the review as the public page shows it, above the reply
+        for code in (ticket.id, w.agent):
+            assert code not in said
+    assert await _reply(h, ticket.id) is None  # a preview publishes nothing
+
+
+async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_shows_it_for_good(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    ticket = await _posted(h)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
+        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
+        form = {"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview), "solve": "false"}
+        for _ in range(2):  # a double click: the same form twice
+            sent = await web.post(f"/desk/tickets/{ticket.id}/reply", data=form)
+            assert sent.status_code == 303
+            assert sent.headers["location"] == f"/desk/tickets/{ticket.id}?notice=published#reply"
+        published = await _reply(h, ticket.id)
+        assert published is not None and published.text == FILLED
+
+        page = await web.get(f"/desk/tickets/{ticket.id}?notice=published")
+        said = _text(page.text)
+        assert "Your reply is published under the review." in said
+        assert f"Reply from Shop {w.business}" in said and FILLED in said
+        assert "Written by Alex Agent (you)" in said and "cannot be edited or withdrawn" in said
+        assert "Alex Agent published the public reply" in said
+        # Nothing offers to change it: no reply box, no preview, no macro, no spam button.
+        assert _reply_box(page.text) is None
+        for route in ("/reply/preview", "/reply/write", "/spam", "?macro="):
+            assert f"/desk/tickets/{ticket.id}{route}" not in page.text
+        assert (await _ticket(h, ticket.id)).status is not TicketStatus.SOLVED
+
+        # A new send, a preview, "Back to edit", a macro: each answers in words, changing nothing.
+        again = await web.post(
+            f"/desk/tickets/{ticket.id}/reply",
+            data={"csrf": csrf, "text": "A better reply", "idempotency_key": "another"},
+        )
+        assert again.status_code == 409
+        assert "already has its public reply" in _text(again.text)
+        assert _reply_box(again.text) is None
+        for route in ("/reply/preview", "/reply/write"):
+            later = await web.post(
+                f"/desk/tickets/{ticket.id}{route}", data={"csrf": csrf, "text": "Changed"}
+            )
+            assert later.status_code == 409, route
+            assert "can never be edited or replaced" in _text(later.text)
+        spam = await web.get(f"/desk/tickets/{ticket.id}/spam")
+        assert spam.status_code == 409 and "already has its public reply" in _text(spam.text)
+        for method in ("PUT", "PATCH", "DELETE"):
+            assert (await web.request(method, f"/desk/tickets/{ticket.id}/reply")).status_code in (
+                404,
+                405,
+            )
+
+        # The public page shows it under the review, from the business, not naming the agent.
+        web.cookies.clear()
+        public = _text((await web.get(f"/businesses/{w.business}")).text)
+        assert f"Reply from Shop {w.business}" in public and FILLED in public
+        assert "Alex Agent" not in public
+    assert await _reply(h, ticket.id) == published
+
+
+async def test_send_as_solved_publishes_the_reply_and_solves_the_ticket_in_one_step(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    ticket = await _posted(h, 2)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.business])
+        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
+        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
+        sent = await web.post(
+            f"/desk/tickets/{ticket.id}/reply",
+            data={"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview), "solve": "true"},
+        )
+        assert sent.status_code == 303
+        page = _text((await web.get(str(sent.headers["location"]))).text)
+        assert "published under the review, and the ticket is solved" in page
+        assert f"Written by Shop {w.business} (you)" in page
+        assert f"Shop {w.business} marked it solved" in page
+    assert (await _ticket(h, ticket.id)).status is TicketStatus.SOLVED
+
+
+async def test_spam_or_irrelevant_asks_first_then_flags_notes_and_solves_with_no_reply_after(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    ticket = await _posted(h, 1)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        page = (await web.get(f"/desk/tickets/{ticket.id}")).text
+        assert f'href="/desk/tickets/{ticket.id}/spam"' in page
+        confirm = await web.get(f"/desk/tickets/{ticket.id}/spam")
+        said = _text(confirm.text)
+        assert confirm.status_code == 200
+        assert "no public reply" in said and "goes straight to the moderators" in said
+        assert "internal note" in said and "The ticket is solved." in said
+        assert "cannot be undone" in said
+        forged = await web.post(f"/desk/tickets/{ticket.id}/spam", data={"csrf": "forged"})
+        assert forged.status_code == 403
+        assert (await _ticket(h, ticket.id)).spam_at is None
+
+        form = {"csrf": csrf_of(confirm.text), "idempotency_key": _key(confirm.text)}
+        for _ in range(2):  # sent twice: marked once
+            marked = await web.post(f"/desk/tickets/{ticket.id}/spam", data=form)
+            assert marked.status_code == 303
+        after = await web.get(str(marked.headers["location"]))
+        said = _text(after.text)
+        assert "Marked as spam or irrelevant: no public reply" in said
+        assert "Marked as spam or irrelevant on" in said
+        assert "Solved" in said and _reply_box(after.text) is None
+        assert len(re.findall(r"data-note\b", after.text)) == 1
+
+        refused = await web.post(
+            f"/desk/tickets/{ticket.id}/reply",
+            data={"csrf": form["csrf"], "text": FILLED, "idempotency_key": "later"},
+        )
+        assert refused.status_code == 409
+        assert "marked as spam or irrelevant: it gets no public reply" in _text(refused.text)
+    assert await _reply(h, ticket.id) is None
+    async with h.db.read() as conn:
+        found = await flags.flags_of_business(conn, w.business)
+    assert [(f.review_id, f.reason) for f in found] == [
+        (ticket.review_id, FlagReason.ADVERTISING_OR_SPAM)
+    ]
+
+
+async def test_another_business_ticket_answers_the_reply_routes_as_absent(live: Harness) -> None:
+    h, w = live, live.world
+    ticket = await _posted(h)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.other_agent])
+        csrf = csrf_of((await web.get("/desk")).text)
+        assert (await _preview(web, ticket.id, csrf, FILLED)).status_code == 404
+        sent = await web.post(
+            f"/desk/tickets/{ticket.id}/reply",
+            data={"csrf": csrf, "text": FILLED, "idempotency_key": "k"},
+        )
+        assert sent.status_code == 404
+        assert (await web.get(f"/desk/tickets/{ticket.id}/spam")).status_code == 404
+        spam = await web.post(f"/desk/tickets/{ticket.id}/spam", data={"csrf": csrf})
+        assert spam.status_code == 404
+    assert await _reply(h, ticket.id) is None
+    assert (await _ticket(h, ticket.id)).spam_at is None
