@@ -176,11 +176,7 @@ class AppealActivities(ProcessSteps):
             text_for = _texts(p, original, granted, visibility)
             # The reviewer: told unless the statement just did, and only of a report they knew of
             # (a removal, a hide, the reviewer's step) or one that changes their review.
-            knew = (
-                original is Decision.UPHOLD
-                or p.report.reason.hides
-                or p.report.reason.reviewer_first
-            )
+            knew = await moderation.reviewer_knew(conn, p.report, original)
             if not removed_now and (granted or knew):
                 keys.append(
                     await _notify.email(

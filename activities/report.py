@@ -136,11 +136,7 @@ class ReportActivities:
                     at=inp.at,
                     decision=decision,
                 )
-            elif (
-                inp.decision is Decision.UPHOLD
-                or report.reason.hides
-                or report.reason.reviewer_first
-            ):
+            elif await moderation.reviewer_knew(conn, report, inp.decision):
                 # Told of a report they knew of (hidden, or asked to edit), or of an uphold on a
                 # review removed already: no new restriction, so no statement.
                 keys.append(

@@ -25,10 +25,27 @@ _FLAG_WORDS = {
 }
 
 
+_NEW_FLAG = (
+    "It is flagged as advertising, promotional or spam and goes straight to the moderators, who"
+    " decide whether it stays. Until they do, it stays on your public page."
+)
+_CLOSED = "The review was flagged as advertising or spam before; that flag is closed."
+
+
+def flag_words(flag_status: FlagStatus | None) -> str:
+    """What became of the review's flag for the reason, from its status: the action keeps a flag
+    made before (by hand, say), which may be waiting for the reviewer or the business, or
+    closed, and then the review did not go to the moderators. ``None``: no flag yet, so the
+    action's own goes straight to them (what the confirmation says will happen).
+
+    The one rule for the note, the notice after the action, and the ticket's pages."""
+    if flag_status is None:
+        return _NEW_FLAG
+    return _FLAG_WORDS.get(flag_status, _CLOSED)
+
+
 def spam_note(marked_by: str, flag_status: FlagStatus) -> str:
     """The note, by the member who marked it; what became of the review's flag for the reason
     (a flag made before, say, by hand, is the one used)."""
-    flag = _FLAG_WORDS.get(
-        flag_status, "The review was flagged as advertising or spam before; that flag is closed."
-    )
+    flag = flag_words(flag_status)
     return f"Marked as spam or irrelevant by {marked_by}. {flag} No public reply will be sent."

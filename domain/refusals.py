@@ -70,6 +70,8 @@ class Refusal(StrEnum):
     MARKED_AS_SPAM = "marked_as_spam"
     MACRO_NOT_FOUND = "macro_not_found"
     MACRO_LIMIT_REACHED = "macro_limit_reached"
+    REPLY_FIRST = "reply_first"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 
     @property
     def http_status(self) -> int:
@@ -139,6 +141,8 @@ _HTTP_STATUS = {
     Refusal.MARKED_AS_SPAM: 409,
     Refusal.MACRO_NOT_FOUND: 404,
     Refusal.MACRO_LIMIT_REACHED: 409,
+    Refusal.REPLY_FIRST: 409,
+    Refusal.IDEMPOTENCY_KEY_REUSED: 422,
 }
 
 _MESSAGES = {
@@ -248,6 +252,13 @@ _MESSAGES = {
     Refusal.MACRO_NOT_FOUND: "No such macro.",
     Refusal.MACRO_LIMIT_REACHED: (
         "A business keeps at most 100 macros: remove one before adding another."
+    ),
+    Refusal.REPLY_FIRST: (
+        "Publish a public reply first ('Send as solved' does both), or mark the review as spam "
+        "or irrelevant."
+    ),
+    Refusal.IDEMPOTENCY_KEY_REUSED: (
+        "This Idempotency-Key was used for a different reply; send a new key for a new text."
     ),
 }
 

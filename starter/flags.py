@@ -193,7 +193,7 @@ class Flags:
         idempotent, so a second run finds whatever the first recorded."""
         within = self.settings.temporal_call_timeout
         try:
-            handle = await self._start(flag, replace_ended=not _first_step_done(flag))
+            handle = await self._start(flag, replace_ended=not first_step_done(flag))
         except WorkflowAlreadyStartedError:
             return await self.flag_view(flag.id)  # it ran and ended: the store has its steps
         # Escalated so fast that the workflow may end before the update reaches it.
@@ -228,7 +228,7 @@ class Flags:
         update_id = f"{action.value}-{flag.id}" if key else None
         if not flag.status.is_open:
             # The business's own escalation or drop; never one the flag was started with.
-            first_step = not flag.reason.reviewer_first or straight_to_moderation(flag)
+            first_step = not flag.reason.reviewer_first or flags.straight_to_moderation(flag)
             if key and flag.status is done and not first_step:
                 return await self.flag_view(flag.id)
             raise Refused(Refusal.FLAG_CLOSED)
@@ -398,18 +398,7 @@ def flag_input(settings: Settings, flag: Flag) -> FlagWorkflowInput:
         business_window=business_window,
         moderation_sla=report_sla(settings, flag.reason),
         delivery=delivery_policy(settings),
-        straight_to_moderation=straight_to_moderation(flag),
-    )
-
-
-def straight_to_moderation(flag: Flag) -> bool:
-    """A reviewer-first flag sent on without the reviewer's step: stored escalated before any
-    reviewer was asked (spam marked on the response desk). Read from the row, so a lost one
-    started again goes the same way."""
-    return (
-        flag.reason.reviewer_first
-        and flag.status is FlagStatus.ESCALATED
-        and flag.reviewer_deadline is None
+        straight_to_moderation=flags.straight_to_moderation(flag),
     )
 
 
@@ -430,11 +419,12 @@ async def _unstarted(conn: Connection, review_id: str, reason: FlagReason) -> Fl
     flag = await flags.in_progress(conn, review_id, reason)
     if flag is None:
         return None
-    return None if _first_step_done(flag) else flag
+    return None if first_step_done(flag) else flag
 
 
-def _first_step_done(flag: Flag) -> bool:
-    """The reviewer asked (their deadline set), or a harmful flag's report opened."""
+def first_step_done(flag: Flag) -> bool:
+    """The reviewer asked (their deadline set), or a report opened (a harmful flag's, or one
+    sent straight to moderation); until then its workflow may never have started."""
     if flag.status is FlagStatus.ESCALATED:
         return flag.report_id is not None
     return flag.reviewer_deadline is not None or flag.status is not FlagStatus.AWAITING_REVIEWER

@@ -14,8 +14,10 @@ record it is about:
   (replied / reviews) and the median hours from the review to its reply;
 - **breaches**: of the period's reviews' tickets, those whose response target passed
   unanswered, and of those, the ones replied to afterwards;
-- **contacts** and **flags** opened in the period, by their status now; **spam marks**: tickets
-  marked spam or irrelevant in the period (each also flags its review, counted in the flags).
+- **contacts** and **flags** opened in the period, by their status now (an escalated flag also by
+  its report's: pending, upheld or rejected, since a flag stays escalated once decided);
+  **spam marks**: tickets marked spam or irrelevant in the period (each also flags its review,
+  counted in the flags).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.enums import ContactStatus, FlagStatus
+from domain.enums import ContactStatus, FlagStatus, ReportStatus
 from settings import Settings
 from starter.transparency import Period
 from store import Store
@@ -83,6 +85,10 @@ class Contacts(BaseModel):
 class Flags(BaseModel):
     total: int = Field(description="Flags sent in the period")
     by_status: dict[FlagStatus, int] = Field(description="Those flags by their status now")
+    escalated_by_decision: dict[ReportStatus, int] = Field(
+        description="The escalated ones by their report's status now: pending (with the"
+        " moderators), upheld (the review removed) or rejected (the review kept)"
+    )
     spam_marks: int = Field(
         description="Tickets marked spam or irrelevant in the period (each also flags its review)"
     )
@@ -138,6 +144,7 @@ class Insights:
             )
             contacts = await figures.contacts_by_status(conn, business_id, start, end)
             flags = await figures.flags_by_status(conn, business_id, start, end)
+            decided = await figures.escalated_by_decision(conn, business_id, start, end)
             spam = await figures.spam_marks(conn, business_id, start, end)
 
         bucket, spans = buckets(period)
@@ -179,6 +186,7 @@ class Insights:
             flags=Flags(
                 total=sum(flags.values()),
                 by_status={s: flags.get(s.value, 0) for s in FlagStatus},
+                escalated_by_decision={d: decided.get(d.value, 0) for d in ReportStatus},
                 spam_marks=spam,
             ),
         )

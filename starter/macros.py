@@ -68,10 +68,11 @@ class Macros:
     async def add(
         self, business_id: str, actor: Member, body: MacroIn, *, idempotency_key: str | None = None
     ) -> Macro:
-        """Added again with the same ``idempotency_key``: the first macro, not a second one
-        (also once removed: it is what that request made). Refused ``macro_limit_reached``."""
+        """Added again by the same member with the same ``idempotency_key``: the first macro,
+        not a second one (also once removed: it is what that request made); another member's
+        same key is their own request. Refused ``macro_limit_reached``."""
         key = idempotency_key or None  # an empty header is no key
-        if key and (first := await self._added(business_id, key)):
+        if key and (first := await self._added(business_id, actor, key)):
             return first
         macro = Macro(
             id=f"mc_{secrets.token_hex(10)}",
@@ -90,14 +91,15 @@ class Macros:
                 await stored.add_macro(conn, macro, idempotency_key=key)
         except Conflict:
             # The same key from two requests at once: the first one stands.
-            if key and (first := await self._added(business_id, key)):
+            if key and (first := await self._added(business_id, actor, key)):
                 return first
             raise
         return macro
 
-    async def _added(self, business_id: str, key: str) -> Macro | None:
+    async def _added(self, business_id: str, actor: Member, key: str) -> Macro | None:
+        """What this member's request with ``key`` added: keys are per member, as elsewhere."""
         async with self.db.read() as conn:
-            return await stored.macro_for_key(conn, business_id, key)
+            return await stored.macro_for_key(conn, business_id, actor.id, key)
 
     async def remove(self, business_id: str, actor: Member, macro_id: str) -> Macro:
         """Never offered again; answers the macro as it was. Refused ``macro_not_found``

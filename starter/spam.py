@@ -10,6 +10,14 @@ workflow records the mark, one answer at a time as for a reply: a reply and a ma
 go through. The mark is recorded with a hash of who sent it and its Idempotency-Key, so a retry
 of that request answers as the first did, also after the workflow has ended; any other second
 mark is refused ``marked_as_spam``.
+
+A reply that wins the race after the flag was made (published between the flag and the mark)
+leaves the flag standing: the mark is refused ``reply_already_published``, but the business
+called the review spam, and whether it is stays a moderator's call, not taken back by a reply.
+
+What the pages say became of the review comes from its flag's status (``flag_of``, worded by
+``delivery.spam_texts.flag_words``): a flag kept from before may be waiting for the reviewer or
+the business, or closed, and then the review did not go to the moderators.
 """
 
 from __future__ import annotations
@@ -27,8 +35,7 @@ from domain.ticket_messages import SpamInput
 from settings import Settings
 from starter.desk import Desk, TicketDetail
 from starter.flag_inputs import FlagBody
-from starter.flags import Flags
-from starter.flags import _first_step_done as first_step_done
+from starter.flags import Flags, first_step_done
 from starter.temporal_calls import WorkflowGone, send_update
 from starter.unavailable import Unavailable
 from store import Store, flags, replies, tickets
@@ -90,16 +97,19 @@ class SpamMarks:
             await self._after_end(ticket, actor, request_id)
         return await self._desk.ticket(business_id, ticket.id)
 
+    async def flag_of(self, ticket: Ticket) -> Flag | None:
+        """The review's flag for the reason, which a mark uses (or used): None before a mark
+        that will make its own. The ticket is the caller's, its ownership checked."""
+        async with self.db.read() as conn:
+            return await flags.flag_of_review(conn, ticket.business_id, ticket.review_id, REASON)
+
     async def _flag(self, ticket: Ticket) -> Flag:
         """The review's flag for the reason, its first step recorded: the business's earlier
         one, or a new one sent straight to moderation (the reviewer is not asked to edit spam).
         The ticket's workflow is given only a flag that is started, so its step always finds
         it in the store (a flag whose start failed is taken back)."""
         for _ in range(2):
-            async with self.db.read() as conn:
-                earlier = await flags.flag_of_review(
-                    conn, ticket.business_id, ticket.review_id, REASON
-                )
+            earlier = await self.flag_of(ticket)
             if earlier is not None and first_step_done(earlier):
                 return earlier
             # None yet, or one whose workflow may never have started (a 503 before): the flags

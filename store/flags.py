@@ -12,6 +12,18 @@ from store.records import Flag, ReviewEdit, fetch_all, fetch_one, ts
 _OPEN = tuple(s.value for s in FlagStatus if s.is_open)
 
 
+def straight_to_moderation(flag: Flag) -> bool:
+    """A reviewer-first flag sent on without the reviewer's step: stored escalated before any
+    reviewer was asked (spam marked on the response desk). Read from the row, so a lost one
+    started again goes the same way; and its report's author, never asked, never knew of it.
+    A flag stays escalated once its report is decided, so this holds for good."""
+    return (
+        flag.reason.reviewer_first
+        and flag.status is FlagStatus.ESCALATED
+        and flag.reviewer_deadline is None
+    )
+
+
 def _flag(row: Row) -> Flag:
     # The row also holds the link's hash and the idempotency key, which no reader needs.
     return Flag.model_validate(dict(row))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain.enums import FlagStatus, ReportStatus
 from store.connection import Connection
 from store.records import fetch_all, fetch_one, ts
 from store.transparency import hours_between
@@ -104,6 +105,27 @@ async def flags_by_status(
 ) -> dict[str, int]:
     """The business's flags opened in the period, by their status now."""
     return await _by_status(conn, "flags", business_id, start, end)
+
+
+async def escalated_by_decision(
+    conn: Connection, business_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """The business's escalated flags opened in the period, by their report's status now: a flag
+    stays ``escalated`` once its moderator decides, so its report says how it ended. One not yet
+    with its report (its first step on the way) is pending."""
+    rows = await fetch_all(
+        conn,
+        "SELECT r.status, CAST(COUNT(*) AS INTEGER) FROM flags f"
+        " LEFT JOIN reports r ON r.id = f.report_id"
+        " WHERE f.business_id = ? AND f.opened_at >= ? AND f.opened_at < ? AND f.status = ?"
+        " GROUP BY r.status",
+        (*_params(business_id, start, end), FlagStatus.ESCALATED.value),
+    )
+    counts: dict[str, int] = {}
+    for r in rows:
+        key = str(r[0] or ReportStatus.PENDING.value)  # no report yet: on its way to them
+        counts[key] = counts.get(key, 0) + int(r[1])
+    return counts
 
 
 async def _by_status(

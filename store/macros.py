@@ -48,12 +48,16 @@ async def macro_of(conn: Connection, business_id: str, macro_id: str) -> Macro |
     return _macro(row) if row else None
 
 
-async def macro_for_key(conn: Connection, business_id: str, key: str) -> Macro | None:
-    """The macro first added with this Idempotency-Key, even if removed since."""
+async def macro_for_key(
+    conn: Connection, business_id: str, created_by: str, key: str
+) -> Macro | None:
+    """The macro this member first added with this Idempotency-Key, even if removed since. A
+    key is the member's own: a colleague's same key is another request, never their macro."""
     row = await fetch_one(
         conn,
-        f"SELECT {_COLUMNS} FROM macros WHERE business_id = ? AND idempotency_key = ?",
-        (business_id, key),
+        f"SELECT {_COLUMNS} FROM macros"
+        " WHERE business_id = ? AND created_by = ? AND idempotency_key = ?",
+        (business_id, created_by, key),
     )
     return _macro(row) if row else None
 
@@ -66,7 +70,8 @@ async def exists(conn: Connection, macro_id: str) -> bool:
 
 
 async def add_macro(conn: Connection, macro: Macro, *, idempotency_key: str | None = None) -> None:
-    """Raises ``store.errors.Conflict`` when the business already used ``idempotency_key``."""
+    """Raises ``store.errors.Conflict`` when the macro's author already used
+    ``idempotency_key`` in this business."""
     await conn.execute(
         f"INSERT INTO macros ({_COLUMNS}, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from domain.enums import (
     AppealStatus,
+    Decision,
     FlagReason,
     Priority,
     ReportSource,
@@ -20,6 +21,7 @@ from domain.enums import (
     SubReason,
     Visibility,
 )
+from store import flags
 from store.connection import Connection
 from store.records import Report, fetch_all, fetch_one, ts
 
@@ -74,6 +76,20 @@ async def settle_visibility(conn: Connection, review_id: str) -> Visibility:
         "UPDATE reviews SET visibility = ? WHERE id = ?", (visibility.value, review_id)
     )
     return visibility
+
+
+async def reviewer_knew(conn: Connection, report: Report, decision: Decision) -> bool:
+    """Whether the review's author knew of the report, so is told how it ended: its review was
+    hidden while it ran, or they were asked to edit or withdraw it first (a reviewer-first flag
+    that did ask: not one sent straight to moderation, such as spam marked on the response
+    desk), or the uphold removed it. Anyone else never heard of it, and their review never
+    changed: an email saying it "is visible again" would be false."""
+    if decision is Decision.UPHOLD or report.reason.hides:
+        return True
+    if not report.reason.reviewer_first or report.flag_id is None:
+        return False
+    flag = await flags.get_flag(conn, report.flag_id)
+    return flag is not None and not flags.straight_to_moderation(flag)
 
 
 async def pending_report(conn: Connection, review_id: str, reason: FlagReason) -> Report | None:

@@ -30,8 +30,8 @@ async def add_draft(
     at: datetime,
     idempotency_key: str | None = None,
 ) -> ReplyDraft:
-    """A new draft; with a key already used by this author on this ticket, that first draft
-    (a retried send is the same reply, whatever its text this time)."""
+    """A new draft; with a key already used by this author on this ticket, that first draft as
+    stored (the caller refuses a send whose text or ``solve`` differ from it)."""
     if idempotency_key:
         prior = await draft_for_key(conn, ticket_id, author_id, idempotency_key)
         if prior is not None:
@@ -87,8 +87,9 @@ async def replies_of_reviews(conn: Connection, review_ids: Sequence[str]) -> dic
 async def publish(
     conn: Connection, draft: ReplyDraft, *, review_id: str, business_id: str, at: datetime
 ) -> Reply | None:
-    """Publishes the draft as the review's reply and, for "Send as solved", solves the ticket;
-    the new reply, or None if the review already has one (which is then left as it is)."""
+    """Publishes the draft as the review's reply, opening a new ticket, and, for "Send as
+    solved", solves it; the new reply, or None if the review already has one (which is then
+    left as it is)."""
     reply = Reply(
         id=f"rp_{secrets.token_hex(10)}",
         review_id=review_id,
@@ -117,6 +118,11 @@ async def publish(
     await conn.execute(
         "UPDATE tickets SET replied_at = ? WHERE id = ? AND replied_at IS NULL",
         (ts(at), draft.ticket_id),
+    )
+    # Answered, so acted on: a new ticket opens (a pending one stays pending while its contact
+    # runs). Not solved: that is "Send as solved", or "Mark solved" later (``solve``).
+    await tickets.set_status(
+        conn, draft.ticket_id, TicketStatus.OPEN, only_from=(TicketStatus.NEW,)
     )
     await tickets.add_event(
         conn, draft.ticket_id, TicketEventKind.REPLY_PUBLISHED, at=at, actor_id=draft.author_id

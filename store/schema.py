@@ -285,7 +285,8 @@ V10_REPLIES = """
         created_at TEXT NOT NULL,
         removed_at TEXT,
         idempotency_key TEXT,
-        UNIQUE (business_id, idempotency_key)
+        -- A key is its member's: a colleague's same key is another request.
+        UNIQUE (business_id, created_by, idempotency_key)
     );
     CREATE INDEX macros_by_business ON macros (business_id, created_at);
     -- A reply as a team member sent it, before it is published. Its text stays here: the

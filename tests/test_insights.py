@@ -27,6 +27,8 @@ from domain.enums import (
     FlagReason,
     FlagStatus,
     Priority,
+    ReportSource,
+    ReportStatus,
     ReviewSource,
     TicketStatus,
     Visibility,
@@ -34,7 +36,7 @@ from domain.enums import (
 from settings import Settings
 from starter.service import Reviewdesk
 from starter.web.app import create_app
-from store import Store, contacts, flags, replies, reviews, tickets
+from store import Store, contacts, flags, moderation, replies, reviews, tickets
 from store.records import Flag, Ticket, now, ts
 from tests.web import as_, sign_in
 from tests.world import World, make_world
@@ -56,7 +58,8 @@ class Made:
 class Mix:
     reviews: list[Made] = field(default_factory=list)
     contacts: list[tuple[str, datetime, ContactStatus]] = field(default_factory=list)
-    flags: list[tuple[str, datetime, FlagStatus]] = field(default_factory=list)
+    # An escalated flag's report status: its moderator's decision (None: no report yet).
+    flags: list[tuple[str, datetime, FlagStatus, ReportStatus | None]] = field(default_factory=list)
     spam: list[tuple[str, datetime]] = field(default_factory=list)
 
 
@@ -147,13 +150,18 @@ async def _generate(db: Store, world: World, base: date) -> Mix:
                     "UPDATE contacts SET status = ? WHERE id = ?", (status.value, request_id)
                 )
                 mix.contacts.append((business, opened, status))
-            # One flag per review, so open ones never share a review and a reason.
-            for i, flag_status in enumerate(list(FlagStatus) * 3):
-                opened = _some_time(rng, base, i // len(FlagStatus))
+            # One flag per review, so open ones never share a review and a reason; escalated
+            # ones with no report yet, and with a report pending, upheld or rejected.
+            outcomes: list[tuple[FlagStatus, ReportStatus | None]] = [
+                (s, None) for s in FlagStatus if s is not FlagStatus.ESCALATED
+            ] + [(FlagStatus.ESCALATED, d) for d in (None, *ReportStatus)]
+            for i, (flag_status, decided) in enumerate(outcomes * 3):
+                opened = _some_time(rng, base, i // len(outcomes))
+                flag_id = f"fl_{secrets.token_hex(8)}"
                 await flags.add_flag(
                     conn,
                     Flag(
-                        id=f"fl_{secrets.token_hex(8)}",
+                        id=flag_id,
                         review_id=ids[-1 - i],
                         business_id=business,
                         reason=FlagReason.ADVERTISING_OR_SPAM,
@@ -163,8 +171,30 @@ async def _generate(db: Store, world: World, base: date) -> Mix:
                     ),
                     idempotency_key=None,
                 )
-                mix.flags.append((business, opened, flag_status))
+                if decided is not None:
+                    await _report(conn, flag_id, ids[-1 - i], business, opened, decided)
+                mix.flags.append((business, opened, flag_status, decided))
     return mix
+
+
+async def _report(
+    conn: Any, flag_id: str, review_id: str, business: str, at: datetime, status: ReportStatus
+) -> None:
+    """The escalated flag's report, as its moderator left it."""
+    report = await moderation.add_report(
+        conn,
+        id=f"rp_{secrets.token_hex(8)}",
+        review_id=review_id,
+        business_id=business,
+        reason=FlagReason.ADVERTISING_OR_SPAM,
+        sub_reason=None,
+        source=ReportSource.FLAG,
+        opened_at=at,
+        sla_deadline=at + 5 * DAY,
+        flag_id=flag_id,
+    )
+    await flags.end_flag(conn, flag_id, status=FlagStatus.ESCALATED, at=at, report_id=report.id)
+    await conn.execute("UPDATE reports SET status = ? WHERE id = ?", (status.value, report.id))
 
 
 def _some_time(rng: random.Random, base: date, copy: int) -> datetime:
@@ -274,7 +304,13 @@ def expected(mix: Mix, business: str, first: date, last: date) -> dict[str, Any]
     delays = [r.reply_after for r in mine if r.reply_after is not None]
     breached = [r for r in mine if r.breached]
     contacts_in = Counter(s for b, at, s in mix.contacts if b == business and within(at))
-    flags_in = Counter(s for b, at, s in mix.flags if b == business and within(at))
+    flags_in = Counter(s for b, at, s, _ in mix.flags if b == business and within(at))
+    # An escalated flag stays escalated once decided: its report says how it ended.
+    decided = Counter(
+        d or ReportStatus.PENDING
+        for b, at, s, d in mix.flags
+        if b == business and within(at) and s is FlagStatus.ESCALATED
+    )
     return {
         "period": {
             "from": first.isoformat(),
@@ -305,6 +341,7 @@ def expected(mix: Mix, business: str, first: date, last: date) -> dict[str, Any]
         "flags": {
             "total": sum(flags_in.values()),
             "by_status": {s.value: flags_in[s] for s in FlagStatus},
+            "escalated_by_decision": {d.value: decided[d] for d in ReportStatus},
             "spam_marks": sum(1 for b, at in mix.spam if b == business and within(at)),
         },
     }
@@ -338,6 +375,8 @@ def _expected_cells(e: dict[str, Any]) -> dict[tuple[str, str, str], str]:
         for name, v in e[section].items():
             if name == "by_status":
                 cells.update({(section, s, ""): str(n) for s, n in v.items()})
+            elif name == "escalated_by_decision":
+                cells.update({(section, f"escalated_{d}", ""): str(n) for d, n in v.items()})
             else:
                 cells[(section, name, "")] = str(v)
     return cells
@@ -366,6 +405,7 @@ async def test_the_figures_equal_what_the_generated_mix_says_for_a_short_and_a_l
         # The mix has something in every figure, so a figure counted wrong cannot pass as zero.
         assert want["responses"]["replied"] > 2 and want["breaches"]["replied_after"] > 0
         assert want["flags"]["spam_marks"] > 0 and all(want["contacts"]["by_status"].values())
+        assert all(want["flags"]["escalated_by_decision"].values())
         # The owner's key and an agent's see the same.
         for key in (w.keys[w.business], w.keys[w.agent]):
             assert await _figures(a, key, first, last) == want
@@ -456,6 +496,14 @@ async def test_the_page_says_the_figures_in_words_and_charts_and_gives_the_csv(a
     assert f"{r['replied']} reviews of {r['reviews']} got a public reply" in html
     for chart in ("reviews", "responses", "breaches", "contacts", "flags"):
         assert f'data-chart="{chart}"' in html
+    # A decided flag is said as decided, not as still with the moderators.
+    decided = want["flags"]["escalated_by_decision"]
+    for label, n in (
+        ("With the moderators", decided["pending"]),
+        ("Moderators removed the review", decided["upheld"]),
+        ("Moderators kept the review", decided["rejected"]),
+    ):
+        assert f'<tr><td>{label}</td><td class="n">{n}</td></tr>' in html
     # A column per day, each segment a rating with reviews that day.
     segments = sum(1 for b in want["reviews"]["over_time"] for n in b["ratings"].values() if n)
     assert html.count('class="segment"') == segments

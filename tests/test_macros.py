@@ -185,6 +185,47 @@ async def test_a_business_keeps_at_most_a_hundred_and_a_retried_add_is_the_first
         assert got.status_code == 201, got.text
 
 
+async def test_an_idempotency_key_is_each_members_own(live: Harness) -> None:
+    """Two members of one team who happen to send the same key each get their own macro, never
+    the colleague's (issue 20, second reading)."""
+    h, w = live, live.world
+    agent, owner = await _member(h, w.agent), await _member(h, members.owner_id(w.business))
+    mine = await h.service.macros.add(
+        w.business, agent, MacroIn(title="Mine", body="Thanks!"), idempotency_key="same"
+    )
+    theirs = await h.service.macros.add(
+        w.business, owner, MacroIn(title="Theirs", body="Sorry."), idempotency_key="same"
+    )
+    assert theirs.id != mine.id
+    assert (theirs.title, theirs.created_by) == ("Theirs", owner.id)
+    assert await _titles(h, w.business) == ["Mine", "Theirs"]
+
+    async with web_client(h) as api:
+        for key, title, made in (
+            (w.keys[w.agent], "Again", mine),
+            (w.keys[w.business], "More", theirs),
+        ):
+            # Each member's retry is their own first macro.
+            got = await api.post(
+                "/api/v1/macros",
+                json={"title": title, "body": "x"},
+                headers={**as_(key), "Idempotency-Key": "same"},
+            )
+            assert got.status_code == 201, got.text
+            assert got.json()["id"] == made.id and got.json()["title"] == made.title
+        # A key new to this member, even one a colleague used first, adds their macro.
+        again = await api.post(
+            "/api/v1/macros",
+            json={"title": "Alex's own", "body": "x"},
+            headers={**as_(w.keys[w.agent]), "Idempotency-Key": "owner-only"},
+        )
+        assert again.status_code == 201
+        await h.service.macros.add(
+            w.business, owner, MacroIn(title="Owner's", body="y"), idempotency_key="owner-only"
+        )
+    assert await _titles(h, w.business) == ["Alex's own", "Mine", "Owner's", "Theirs"]
+
+
 async def test_the_api_lists_adds_applies_and_removes_and_refuses_what_it_should(
     live: Harness,
 ) -> None:

@@ -22,11 +22,13 @@ from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.inputs import WebhookBody
 from starter.reply_inputs import ReplyIn
+from starter.web import words
 from store import members
-from store.records import Member, fetch_one
+from store import replies as stored
+from store.records import Member, fetch_one, now, ts
 from tests.conftest import Harness
 from tests.ticket_flows import review_in, ticket, until
-from tests.web import as_, web_client
+from tests.web import as_, sign_in, web_client
 from tests.webhook_receiver import Delivery, Receiver
 
 PUBLISHED = WebhookEvent.REPLY_PUBLISHED.value
@@ -79,10 +81,6 @@ async def _received(receiver: Receiver) -> list[Delivery] | None:
     return [d for d in receiver.accepted() if d.event["type"] == PUBLISHED] or None
 
 
-def _day(at: datetime) -> str:
-    return f"{at.day} {at:%B %Y}"
-
-
 async def test_twenty_sends_at_once_publish_exactly_one_reply(live: Harness) -> None:
     h = live
     agent = await _agent(h)
@@ -91,7 +89,8 @@ async def test_twenty_sends_at_once_publish_exactly_one_reply(live: Harness) -> 
 
     async def send(i: int) -> str:
         key = f"k{i % 5}" if i % 2 else None
-        body = ReplyIn(text=f"Thank you, sorry. ({i})", solve=True)
+        # A retry sends what its first try did: the same key with other words is refused.
+        body = ReplyIn(text=f"Thank you, sorry. ({key or i})", solve=True)
         try:
             detail = await h.service.replies.reply(
                 h.world.business, agent, ticket_id, body, idempotency_key=key
@@ -128,9 +127,10 @@ async def test_twenty_http_sends_some_retried_publish_one_reply_shown_and_told_o
         headers = as_(agent)
         if i < len(keys):
             headers["Idempotency-Key"] = keys[i]
+        sent = i % 2 if i < 10 else i  # a retry sends the same words as its first try
         return await api.post(
             f"/api/v1/tickets/{opened.id}/reply",
-            json={"text": f"We are sorry, Quintana. (send {i})", "solve": solve},
+            json={"text": f"We are sorry, Quintana. (send {sent})", "solve": solve},
             headers=headers,
         )
 
@@ -160,7 +160,7 @@ async def test_twenty_http_sends_some_retried_publish_one_reply_shown_and_told_o
         page = (await api.get(f"/businesses/{w.business}")).text
         assert f"Reply from Shop {w.business}" in page
         assert reply["text"] in page
-        assert _day(datetime.fromisoformat(reply["published_at"])) in page
+        assert words.day_words(datetime.fromisoformat(reply["published_at"])) in page
         assert "Alex Agent" not in page and "Alex Agent" not in str(public)
 
         # Solved with "Send as solved", else left for the team.
@@ -216,7 +216,7 @@ async def test_a_published_reply_cannot_be_changed_through_any_route(live: Harne
         # The first send's retry answers as the first did.
         again = await api.post(
             path,
-            json={"text": "Different words."},
+            json={"text": "Thank you for telling us."},
             headers={**as_(agent), "Idempotency-Key": "first"},
         )
         assert again.status_code == 201 and again.json()["reply"] == reply
@@ -312,13 +312,82 @@ async def test_another_business_cannot_reply_to_a_ticket_not_theirs(live: Harnes
     assert (await ticket(h, ours.id)).status is TicketStatus.NEW
 
 
+async def test_a_key_sent_again_with_other_words_is_refused_and_its_first_reply_stands(
+    live: Harness,
+) -> None:
+    """A client that edits its reply after a 503 and resends under the same key is told so,
+    not answered with the words it first sent (issue 20, second reading)."""
+    h, w = live, live.world
+    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    path = f"/api/v1/tickets/{opened.id}/reply"
+    agent = {**as_(w.keys[w.agent]), "Idempotency-Key": "k"}
+    # The first try's draft was stored, then the answer was lost (a 503): nothing published.
+    async with h.db.tx() as conn:
+        await stored.add_draft(
+            conn,
+            ticket_id=opened.id,
+            author_id=w.agent,
+            text="First words.",
+            solve=False,
+            at=now(),
+            idempotency_key="k",
+        )
+    async with web_client(h) as api:
+        for body in (
+            {"text": "Edited words."},
+            {"text": "First words.", "solve": True},
+            {"text": "Edited words.", "solve": True},
+        ):
+            sent = await api.post(path, json=body, headers=agent)
+            assert sent.status_code == 422, (body, sent.text)
+            error = sent.json()["error"]
+            assert error["code"] == Refusal.IDEMPOTENCY_KEY_REUSED.value
+            assert error["message"] == (
+                "This Idempotency-Key was used for a different reply; send a new key for a new"
+                " text."
+            )
+            assert (await _public(api, h, opened.review_id))["reply"] is None
+        # The same body again: the first try, published now, and answered alike after.
+        for _ in range(2):
+            sent = await api.post(path, json={"text": "First words."}, headers=agent)
+            assert sent.status_code == 201, sent.text
+            assert sent.json()["reply"]["text"] == "First words."
+        edited = await api.post(path, json={"text": "Edited words."}, headers=agent)
+        assert edited.status_code == 422
+        assert edited.json()["error"]["code"] == Refusal.IDEMPOTENCY_KEY_REUSED.value
+        # A new key for the new text: the review already has its reply.
+        fresh = await api.post(
+            path, json={"text": "Edited words."}, headers={**agent, "Idempotency-Key": "k2"}
+        )
+        assert fresh.status_code == 409 and fresh.json()["error"]["code"] == ALREADY
+        assert (await _public(api, h, opened.review_id))["reply"]["text"] == "First words."
+    assert await _rows(h, "replies", opened.id) == 1
+
+
+async def test_bracketed_words_that_are_not_placeholders_are_published_as_written(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    text = "You wrote that it 'arrived broken [sic]'; our returns policy [1] covers it."
+    async with web_client(h) as api:
+        sent = await api.post(
+            f"/api/v1/tickets/{opened.id}/reply",
+            json={"text": text},
+            headers={**as_(w.keys[w.agent]), "Idempotency-Key": "sic"},
+        )
+        assert sent.status_code == 201, sent.text
+        assert (await _public(api, h, opened.review_id))["reply"]["text"] == text
+
+
 async def test_a_replied_ticket_is_neither_reminded_nor_breached(skipping: Harness) -> None:
     h = skipping
     opened = (await h.service.intake.post(review_in(h, 1))).ticket
     detail = await h.service.replies.reply(
         h.world.business, await _agent(h), opened.id, ReplyIn(text="We are sorry.")
     )
-    assert detail.reply is not None and detail.ticket.status is not TicketStatus.SOLVED
+    # Replied: open (someone acted on it), not solved, never shown overdue.
+    assert detail.reply is not None and detail.ticket.status is TicketStatus.OPEN
 
     await until(h, opened.target_at + timedelta(days=1))
     # Answered: nothing is left to time, and the ticket's workflow has ended.
@@ -326,6 +395,143 @@ async def test_a_replied_ticket_is_neither_reminded_nor_breached(skipping: Harne
     left = await ticket(h, opened.id)
     assert (left.reminded_at, left.breached_at) == (None, None)
     assert SLA_BREACHED not in left.tags
-    assert left.status is not TicketStatus.SOLVED
+    assert left.status is TicketStatus.OPEN
+    past = opened.target_at + timedelta(days=1)
+    assert not words.overdue(left, past) and words.due_words(left, past) == "Replied"
     assert [m for m in await h.outbox() if m.event_type == REMINDER] == []
     assert [m for m in await h.outbox() if m.subject_id == opened.id and m.channel == "email"] == []
+
+
+# --- after a plain reply: open, never overdue, and "Mark solved" -------------------------------
+
+REPLY_FIRST = "reply_first"
+
+
+async def _past_target(h: Harness, ticket_id: str) -> None:
+    """The ticket's response target an hour ago, as the pages' clock sees it."""
+    async with h.db.tx() as conn:
+        await conn.execute(
+            "UPDATE tickets SET target_at = ? WHERE id = ?",
+            (ts(now() - timedelta(hours=1)), ticket_id),
+        )
+
+
+def _card(inbox: str, ticket_id: str) -> str:
+    """One ticket's card in the inbox page."""
+    return inbox.split(f'data-ticket="{ticket_id}"', 1)[1].split("</section>", 1)[0]
+
+
+def _due(page: str) -> tuple[str, str]:
+    """The response target's words on a page, and whether they are marked overdue."""
+    found = re.search(r'<span class="([^"]*)" data-due>([^<]*)</span>', page)
+    assert found, page
+    return found.group(1), found.group(2)
+
+
+async def _view(api: httpx.AsyncClient, key: str, view: str) -> list[str]:
+    got = await api.get(f"/api/v1/tickets?view={view}", headers=as_(key))
+    assert got.status_code == 200, got.text
+    return [t["id"] for t in got.json()["tickets"]]
+
+
+async def test_a_plain_reply_opens_the_ticket_and_it_is_never_shown_overdue(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    agent = w.keys[w.agent]
+    replied = (await h.service.intake.post(review_in(h, 1))).ticket
+    waiting = (await h.service.intake.post(review_in(h, 1))).ticket
+    async with web_client(h) as api:
+        sent = await api.post(
+            f"/api/v1/tickets/{replied.id}/reply",
+            json={"text": "We are sorry."},
+            headers={**as_(agent), "Idempotency-Key": "plain"},
+        )
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["status"] == "open"
+        # Acted on: out of "new"; not solved, so still among the unanswered negatives.
+        assert await _view(api, agent, "new") == [waiting.id]
+        assert set(await _view(api, agent, "unanswered_negative")) == {replied.id, waiting.id}
+
+        for t in (replied, waiting):
+            await _past_target(h, t.id)
+        await sign_in(api, agent)
+        inbox = (await api.get("/desk?view=unanswered_negative")).text
+        assert _due(_card(inbox, replied.id)) == ("", "Replied")
+        marked, said = _due(_card(inbox, waiting.id))
+        assert marked == "overdue" and said.startswith("Overdue by")
+        assert _due((await api.get(f"/desk/tickets/{replied.id}")).text) == ("", "Replied")
+        assert _due((await api.get(f"/desk/tickets/{waiting.id}")).text)[0] == "overdue"
+    assert (await ticket(h, replied.id)).status is TicketStatus.OPEN
+
+
+async def test_mark_solved_after_a_reply_solves_once_and_leaves_unanswered_negative(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    agent = w.keys[w.agent]
+    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    path = f"/api/v1/tickets/{opened.id}/solve"
+    async with web_client(h) as api:
+        sent = await api.post(
+            f"/api/v1/tickets/{opened.id}/reply", json={"text": "Sorry."}, headers=as_(agent)
+        )
+        assert sent.status_code == 201, sent.text
+        reply = sent.json()["reply"]
+        assert opened.id in await _view(api, agent, "unanswered_negative")
+
+        # Another business's ticket is as absent, and stays as it was.
+        for other in (w.keys[w.other_agent], w.keys[w.other_business]):
+            theirs = await api.post(path, headers={**as_(other), "Idempotency-Key": "theirs"})
+            assert theirs.status_code == 404, theirs.text
+            assert theirs.json()["error"]["code"] == Refusal.TICKET_NOT_FOUND.value
+        unknown = await api.post("/api/v1/tickets/tk_nothing/solve", headers=as_(agent))
+        assert unknown.status_code == 404
+        assert (await ticket(h, opened.id)).status is TicketStatus.OPEN
+
+        # Solved once, however often it is sent, with or without a key.
+        for key in ("solve", "solve", None, "another"):
+            solved = await api.post(
+                path, headers={**as_(agent), **({"Idempotency-Key": key} if key else {})}
+            )
+            assert solved.status_code == 200, solved.text
+            assert solved.json()["status"] == "solved"
+            assert solved.json()["reply"] == reply
+        shown = (await api.get(f"/api/v1/tickets/{opened.id}", headers=as_(agent))).json()
+        assert [(e["kind"], e["actor"]) for e in shown["history"] if e["kind"] == "solved"] == [
+            ("solved", "Alex Agent")
+        ]
+        assert opened.id not in await _view(api, agent, "unanswered_negative")
+    left = await ticket(h, opened.id)
+    assert left.status is TicketStatus.SOLVED and left.solved_at is not None
+    assert await _rows(h, "replies", opened.id) == 1
+
+
+async def test_mark_solved_before_any_reply_is_refused_reply_first_unless_marked_spam(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    agent = w.keys[w.agent]
+    unanswered = (await h.service.intake.post(review_in(h, 1))).ticket
+    spam = (await h.service.intake.post(review_in(h, 1))).ticket
+    async with web_client(h) as api:
+        refused = await api.post(
+            f"/api/v1/tickets/{unanswered.id}/solve",
+            headers={**as_(agent), "Idempotency-Key": "early"},
+        )
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == REPLY_FIRST
+        assert error["message"].startswith("Publish a public reply first")
+        shown = (await api.get(f"/api/v1/tickets/{unanswered.id}", headers=as_(agent))).json()
+        assert shown["status"] == "new"
+        assert "solved" not in [e["kind"] for e in shown["history"]]
+
+        # Marked spam (which solves it): answered, and solving it again changes nothing.
+        await h.service.spam.mark(w.business, await _agent(h), spam.id)
+        again = await api.post(f"/api/v1/tickets/{spam.id}/solve", headers=as_(agent))
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "solved" and again.json()["reply"] is None
+        kinds = [e["kind"] for e in again.json()["history"]]
+        assert kinds.count("solved") == 1
+    assert (await ticket(h, unanswered.id)).status is TicketStatus.NEW

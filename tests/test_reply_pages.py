@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import httpx
+import pytest
 
+import starter.replies
 from domain.enums import FlagReason, TicketStatus
-from starter.reply_inputs import MacroIn
+from starter.reply_inputs import MacroIn, ReplyIn
+from starter.temporal_calls import send_update
+from starter.unavailable import Unavailable
 from store import flags, members, replies, tickets
 from store.records import Member, Reply, Ticket
 from tests.conftest import Harness
@@ -109,11 +114,14 @@ async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_le
         named_box = _reply_box((await web.get(f"/desk/tickets/{named.id}?macro={macro.id}")).text)
         assert named_box is not None and named_box.startswith("Dear Jo Public, thank you")
 
-        # Another business's macro is the same as one that does not exist: said on the page,
-        # which still offers the reply.
-        for unknown in (theirs.id, "mc_nothing"):
+        # Another business's macro, or a removed one, is the same as one that does not exist:
+        # said in the reply section of the ticket's page (the ticket is there: 200), which
+        # still offers the reply.
+        gone = await h.service.macros.add(w.business, agent, MacroIn(title="Gone", body="Old"))
+        await h.service.macros.remove(w.business, agent, gone.id)
+        for unknown in (theirs.id, "mc_nothing", gone.id):
             refused = await web.get(f"/desk/tickets/{named.id}?macro={unknown}")
-            assert refused.status_code == 404
+            assert refused.status_code == 200
             assert "No such macro." in _text(refused.text)
             assert _reply_box(refused.text) == ""
             assert "from elsewhere" not in refused.text
@@ -251,6 +259,49 @@ async def test_send_as_solved_publishes_the_reply_and_solves_the_ticket_in_one_s
     assert (await _ticket(h, ticket.id)).status is TicketStatus.SOLVED
 
 
+async def test_send_as_solved_after_publish_reply_got_no_answer_publishes_once(
+    live: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview's two buttons are two sends: "Publish reply" stored its draft and got a 503,
+    then "Send as solved" from the same preview publishes (solved), not "key used for another
+    reply"; one reply either way (issue 20, second reading)."""
+    h, w = live, live.world
+    ticket = await _posted(h, 2)
+    lost: list[str] = []
+
+    async def no_answer_once(*args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(str(kwargs["id"]))
+            raise Unavailable("temporal: no answer in time")
+        return await send_update(*args, **kwargs)
+
+    monkeypatch.setattr(starter.replies, "send_update", no_answer_once)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
+        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
+        form = {"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview)}
+        first = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "false"})
+        assert first.status_code == 503 and lost
+        assert await _reply(h, ticket.id) is None
+        solved = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "true"})
+        assert solved.status_code == 303, _text(solved.text)
+        assert solved.headers["location"].endswith("?notice=published_solved#reply")
+        # Then "Publish reply" again (the browser's resend): the review has its reply.
+        again = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "false"})
+        assert again.status_code == 409 and "already has its public reply" in _text(again.text)
+        # The form changed by hand (its text is the preview's): refused in words, not codes.
+        changed = await web.post(
+            f"/desk/tickets/{ticket.id}/reply", data={**form, "text": "Other", "solve": "true"}
+        )
+        assert changed.status_code == 422
+        assert "already sent with another text. Preview your reply again" in _text(changed.text)
+        assert "Idempotency" not in changed.text
+    published = await _reply(h, ticket.id)
+    assert published is not None and published.text == FILLED
+    assert (await _ticket(h, ticket.id)).status is TicketStatus.SOLVED
+
+
 async def test_spam_or_irrelevant_asks_first_then_flags_notes_and_solves_with_no_reply_after(
     live: Harness,
 ) -> None:
@@ -312,3 +363,46 @@ async def test_another_business_ticket_answers_the_reply_routes_as_absent(live: 
         assert spam.status_code == 404
     assert await _reply(h, ticket.id) is None
     assert (await _ticket(h, ticket.id)).spam_at is None
+
+
+async def test_mark_solved_on_the_ticket_page_once_replied_solves_it_once(live: Harness) -> None:
+    h, w = live, live.world
+    replied = await _posted(h)
+    unreplied = await _posted(h)
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        fresh = (await web.get(f"/desk/tickets/{unreplied.id}")).text
+        assert "Mark solved" not in _text(fresh)
+        assert f"/desk/tickets/{unreplied.id}/solve" not in fresh
+        early = await web.post(
+            f"/desk/tickets/{unreplied.id}/solve",
+            data={"csrf": csrf_of(fresh), "idempotency_key": "early"},
+        )
+        assert early.status_code == 409
+        assert "Publish a public reply first" in _text(early.text)
+        assert (await _ticket(h, unreplied.id)).status is TicketStatus.NEW
+
+        await h.service.replies.reply(
+            w.business, await _member(h, w.agent), replied.id, ReplyIn(text=FILLED)
+        )
+        page = (await web.get(f"/desk/tickets/{replied.id}")).text
+        assert "Mark solved" in _text(page)
+        forged = await web.post(f"/desk/tickets/{replied.id}/solve", data={"csrf": "forged"})
+        assert forged.status_code == 403
+        assert (await _ticket(h, replied.id)).status is TicketStatus.OPEN
+
+        form = {"csrf": csrf_of(page), "idempotency_key": "solve-once"}
+        for _ in range(2):  # a double click: solved once
+            sent = await web.post(f"/desk/tickets/{replied.id}/solve", data=form)
+            assert sent.status_code == 303
+            assert sent.headers["location"] == f"/desk/tickets/{replied.id}?notice=solved#reply"
+        after = _text((await web.get(str(sent.headers["location"]))).text)
+        assert "The ticket is solved." in after
+        assert after.count("Alex Agent marked it solved") == 1
+        assert "Mark solved" not in after and FILLED in after
+
+        await sign_in(web, w.keys[w.other_agent])
+        csrf = csrf_of((await web.get("/desk")).text)
+        theirs = await web.post(f"/desk/tickets/{unreplied.id}/solve", data={"csrf": csrf})
+        assert theirs.status_code == 404
+    assert (await _ticket(h, replied.id)).status is TicketStatus.SOLVED

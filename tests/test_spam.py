@@ -5,6 +5,8 @@ every reply after it is refused."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from typing import Any
 
 import httpx
@@ -12,17 +14,20 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from delivery.links import Purpose
 from domain import ticket_workflow_id
-from domain.enums import FlagReason, FlagStatus, TicketStatus
+from domain.enums import AppealDecision, Decision, FlagReason, FlagStatus, TicketStatus
 from domain.refusals import Refusal, Refused
 from settings import Settings
+from starter.appeal_inputs import AppealBody, AppealDecisionBody
 from starter.flag_inputs import FlagBody
+from starter.inputs import DecisionBody
 from starter.reply_inputs import ReplyIn
 from store import Store, members
 from store.records import Member, fetch_one
 from tests.conftest import Harness, Running
 from tests.ticket_flows import review_in, ticket
-from tests.web import as_, web_client
+from tests.web import as_, csrf_of, sign_in, web_client
 
 SPAM = Refusal.MARKED_AS_SPAM.value
 REASON = FlagReason.ADVERTISING_OR_SPAM.value
@@ -246,3 +251,87 @@ async def test_the_misuse_guard_refuses_the_spam_action_as_any_flag_and_nothing_
             w.business, await _agent(h), opened.id, ReplyIn(text="Thank you.")
         )
         assert replied.reply is not None
+
+
+async def _marked_and_decided(h: Harness, decision: Decision) -> str:
+    """A review marked spam on the desk, then decided by a moderator: the decision's id."""
+    w = h.world
+    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    await h.service.spam.mark(w.business, await _agent(h), opened.id)
+    async with web_client(h) as api:
+        [report] = await _pending(api, h, opened.review_id)
+    decided = await h.service.decide(
+        w.moderator, report["id"], DecisionBody(decision=decision, note="Looked at it.")
+    )
+    assert decided.report.decision_id is not None
+    return decided.report.decision_id
+
+
+async def test_a_rejected_spam_mark_is_not_told_to_the_reviewer_who_never_knew_of_it(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    decision_id = await _marked_and_decided(h, Decision.REJECT)
+    # The business is told; the reviewer was never asked, and their review never changed, so
+    # an email saying it "is visible again" would be false.
+    assert len(await h.eventually(lambda: h.messages("report.rejected", "business"))) == 1
+    assert await h.messages("report.rejected", "reviewer") == []
+
+    # Nor after the business's appeal is denied: the decision stands, nothing changed for them.
+    appeal = await h.service.appeals.by_business(
+        w.business, decision_id, AppealBody(statement="It is an advert for a casino.")
+    )
+    await h.service.appeals.decide(
+        w.second_moderator,
+        appeal.appeal.id,
+        AppealDecisionBody(decision=AppealDecision.DENY, note="It stands."),
+    )
+    assert len(await h.eventually(lambda: h.messages("appeal.denied", "business"))) == 1
+    assert await h.messages("appeal.denied", "reviewer") == []
+
+
+async def test_an_upheld_spam_mark_sends_the_reviewer_the_statement_of_reasons(
+    live: Harness,
+) -> None:
+    h = live
+    await _marked_and_decided(h, Decision.UPHOLD)
+    # Removed: the reviewer gets the statement of reasons with its appeal link, once.
+    [told] = await h.eventually(lambda: h.messages("report.upheld", "reviewer"))
+    assert told.link_purpose == Purpose.APPEAL.value
+    assert "removed" in told.body_text
+
+
+def _said(page: str) -> str:
+    """What a person reads: the page without its markup."""
+    body = re.sub(r"<style>.*?</style>", " ", page.split("<body>", 1)[-1], flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+async def test_the_pages_say_what_became_of_an_earlier_flag_not_that_it_went_to_moderation(
+    live: Harness,
+) -> None:
+    h, w = live, live.world
+    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    # Flagged by hand before: the reviewer is asked, and the spam action keeps that flag.
+    await h.service.flags.flag(
+        w.business,
+        opened.review_id,
+        FlagBody(reason=FlagReason.ADVERTISING_OR_SPAM, explanation="An advert for a casino."),
+    )
+    open_flag = "the reviewer may still edit or withdraw it"
+    async with web_client(h) as web:
+        await sign_in(web, w.keys[w.agent])
+        confirm = await web.get(f"/desk/tickets/{opened.id}/spam")
+        said = _said(confirm.text)
+        assert confirm.status_code == 200
+        assert "goes straight to the moderators" not in said and open_flag in said
+        form = {"csrf": csrf_of(confirm.text), "idempotency_key": "the-form"}
+        marked = await web.post(f"/desk/tickets/{opened.id}/spam", data=form)
+        assert marked.status_code == 303
+        after = _said((await web.get(str(marked.headers["location"]))).text)
+        assert "Marked as spam or irrelevant: no public reply" in after
+        assert "Marked as spam or irrelevant on" in after
+        assert "moderators" not in after
+        assert after.count(open_flag) == 3  # the notice, the reply section, the internal note
+    async with web_client(h) as api:
+        assert await _pending(api, h, opened.review_id) == []

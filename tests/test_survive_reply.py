@@ -152,8 +152,10 @@ async def test_a_worker_killed_after_publishing_commits_leaves_exactly_one_reply
     reply = await published(stack, ticket.id)
     assert reply is not None and reply.text == FIRST
     assert [m.status for m in await events_of(stack, ticket.id)] == ["pending"]
-    retried = await desk.send(ticket.id, "a retry's text is ignored", "send-1")
+    retried = await desk.send(ticket.id, FIRST, "send-1")
     assert retried.reply is not None and retried.reply.id == reply.id
+    edited = await refusal_of(desk.send(ticket.id, OTHER, "send-1"))
+    assert edited.reason is Refusal.IDEMPOTENCY_KEY_REUSED  # its key, other words: told so
     other = await refusal_of(desk.send(ticket.id, OTHER, None))
     assert other.reason is Refusal.REPLY_ALREADY_PUBLISHED and other.reason.http_status == 409
     assert not first.done()  # its update waits for a worker to finish the step
@@ -182,7 +184,7 @@ async def test_a_worker_killed_before_publishing_commits_publishes_once_after_re
     # Killed inside the step's transaction: nothing of it landed.
     assert await replies_of(stack, ticket.id) == 0
     # The client retries the same send meanwhile: the same draft, the same update.
-    retried = desk.send(ticket.id, "a retry's text is ignored", "send-1")
+    retried = desk.send(ticket.id, FIRST, "send-1")
 
     await fresh_worker(stack)
     answered = await asyncio.wait_for(first, 90)

@@ -4,7 +4,8 @@ or CSV.
 The CSV has one row per figure and bucket, ``from, to, section, name, bucket_start, bucket_end,
 value``: one value column is what a spreadsheet sums, filters and charts without reshaping; the
 reviews over time are a row per bucket and rating (``rating_1`` ... ``rating_5``, ``total``),
-every other figure a row with the bucket left empty.
+every other figure a row with the bucket left empty (escalated flags by their report's status as
+``escalated_pending``, ``escalated_upheld``, ``escalated_rejected``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def csv_rows(insights: BusinessInsights) -> list[Row]:
         for name, value in data[section].items():
             if name == "by_status":
                 rows += [row(section, status, n) for status, n in value.items()]
+            elif name == "escalated_by_decision":
+                rows += [row(section, f"escalated_{d}", n) for d, n in value.items()]
             else:
                 rows.append(row(section, name, value))
     return rows

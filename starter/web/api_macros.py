@@ -54,10 +54,11 @@ class MacroOut(BaseModel):
 
 
 class MacroBody(MacroIn):
-    """A macro to add: its title and its text, with placeholders in square brackets such as
-    ``[customer name]``, ``[your name]``, ``[business name]`` (filled when applied, where known)
-    and any others (``[specific detail]``) for the agent to fill. The macros page's form takes
-    the same rule (``starter.reply_inputs.MacroIn``)."""
+    """A macro to add: its title and its text, with placeholders (two or more words of letters
+    in square brackets) such as ``[customer name]``, ``[your name]``, ``[business name]``
+    (filled when applied, where known) and any others (``[specific detail]``) for the agent to
+    fill; ``[sic]`` or ``[1]`` is text. The macros page's form takes the same rule
+    (``starter.reply_inputs.MacroIn``)."""
 
 
 class RenderedOut(BaseModel):

@@ -26,7 +26,7 @@ from starter.web.errors import ApiError
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import PageNumber, _signed_in, render
 from starter.web.reads import Paging, find_reviewer_offered
-from starter.web.reply_form import reply_form
+from starter.web.reply_form import ReplyForm, reply_form
 from starter.web.sign_in import SignInFirst, to_sign_in
 from store import members, tickets
 from store.records import Member, now
@@ -46,9 +46,13 @@ NOTICES = {
     "agent_removed": "The agent is removed: their key no longer works.",
     "published": "Your reply is published under the review.",
     "published_solved": "Your reply is published under the review, and the ticket is solved.",
+    "solved": "The ticket is solved.",
+    # Followed by what became of the review's flag (``ReplyForm.spam_words``): an earlier flag
+    # kept may still wait for the reviewer or the business, so "went to the moderators" is not
+    # always true.
     "spam": (
-        "Marked as spam or irrelevant: no public reply, the review went to the moderators,"
-        " a note records it, and the ticket is solved."
+        "Marked as spam or irrelevant: no public reply, a note records it, and the ticket is"
+        " solved."
     ),
 }
 
@@ -86,8 +90,12 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     )
 
 
-def _notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("notice", ""))
+def _notice(request: Request, box: ReplyForm | None = None) -> str | None:
+    key = request.query_params.get("notice", "")
+    said = NOTICES.get(key)
+    if key == "spam" and said and box is not None and box.spam_words:
+        return f"{said} {box.spam_words}"
+    return said
 
 
 def _back(ticket_id: str, notice: str) -> RedirectResponse:
@@ -140,7 +148,7 @@ def _ticket_page(
         me=member,
         can_find_reviewer=can_find_reviewer(detail),
         history=[words.ticket_event_words(e, detail.name_of) for e in detail.history],
-        notice=_notice(request),
+        notice=_notice(request, context.get("reply_box")),
         **context,
     )
 

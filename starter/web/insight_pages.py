@@ -14,15 +14,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from domain.enums import FlagStatus
 from starter.insights import RATINGS, Bucket, BusinessInsights
 from starter.transparency import PeriodInvalid
 from starter.web import words
 from starter.web.api_insights import csv_response
-from starter.web.auth import ServiceDep, Session, check_session, member_id_of, session_of
+from starter.web.auth import ServiceDep, check_session
 from starter.web.charts import BarChart, StackedChart, bar_chart, stacked_chart
+from starter.web.desk_pages import _member
 from starter.web.pages import render
-from starter.web.sign_in import to_sign_in
-from store import members
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
 PAGE = "/desk/insights"
@@ -54,16 +54,14 @@ def _stars(r: int) -> str:
     return _count(r, "star")
 
 
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
 def _short(d: date) -> str:
     return f"{d.day} {d:%b}"
 
 
 def _bucket_words(first: date, last: date) -> str:
-    return _day(first) if first == last else f"{_short(first)} to {_day(last)}"
+    return (
+        words.day_words(first) if first == last else f"{_short(first)} to {words.day_words(last)}"
+    )
 
 
 def _percent(rate: float | None) -> str:
@@ -201,9 +199,16 @@ def _contacts(found: BusinessInsights) -> Section:
 
 def _flags(found: BusinessInsights) -> Section:
     f = found.flags
-    rows: list[tuple[str, float | None, str]] = [
-        (words.FLAG_OUTCOMES[status], n, str(n)) for status, n in f.by_status.items()
-    ]
+    rows: list[tuple[str, float | None, str]] = []
+    for status, n in f.by_status.items():
+        if status is FlagStatus.ESCALATED:
+            # It stays escalated once decided: said by its report, as the moderators left it.
+            rows += [
+                (words.ESCALATED_OUTCOMES[decision], k, str(k))
+                for decision, k in f.escalated_by_decision.items()
+            ]
+        else:
+            rows.append((words.FLAG_OUTCOMES[status], n, str(n)))
     return Section(
         "flags",
         "Flags by outcome",
@@ -236,16 +241,6 @@ def _parse(value: str | None, name: str) -> date | None:
         ) from None
 
 
-async def _session(request: Request, service: ServiceDep) -> Session | None:
-    """The signed-in owner or agent still in the team, or None (sign in first)."""
-    session = session_of(request)
-    if session is None or session.role != "business":
-        return None
-    async with service.db.read() as conn:
-        member = await members.member_of(conn, session.account_id, member_id_of(session))
-    return session if member is not None else None
-
-
 def _form(service: ServiceDep, start: str | None, end: str | None) -> dict[str, str]:
     today = service.insights.period(None, None).end
     return {"from": start or "", "to": end or "", "today": today.isoformat()}
@@ -255,15 +250,13 @@ def _form(service: ServiceDep, start: str | None, end: str | None) -> dict[str, 
 async def insights_page(
     request: Request, service: ServiceDep, start: DayField = None, end: ToField = None
 ) -> Response:
-    session = await _session(request, service)
-    if session is None:
-        return to_sign_in(request)
+    member = await _member(request, service)  # the desk's sign-in: else to sign in first
     form = _form(service, start, end)
     try:
         period = service.insights.period(_parse(start, "from"), _parse(end, "to"))
     except PeriodInvalid as invalid:
         return render(request, "desk_insights.html", 422, form=form, error=str(invalid))
-    found = await service.insights.of(session.account_id, period)
+    found = await service.insights.of(member.business_id, period)
     query = {"from": period.start.isoformat(), "to": period.end.isoformat()}
     form.update(query)
     return render(
@@ -271,7 +264,7 @@ async def insights_page(
         "desk_insights.html",
         form=form,
         found=found,
-        period_words=f"{_day(period.start)} to {_day(period.end)}",
+        period_words=f"{words.day_words(period.start)} to {words.day_words(period.end)}",
         days=_count(period.days, "day"),
         sections=[
             _reviews(found),
@@ -288,12 +281,10 @@ async def insights_page(
 async def insights_csv(
     request: Request, service: ServiceDep, start: DayField = None, end: ToField = None
 ) -> Response:
-    session = await _session(request, service)
-    if session is None:
-        return to_sign_in(request)
+    member = await _member(request, service)  # the desk's sign-in: else to sign in first
     try:
         period = service.insights.period(_parse(start, "from"), _parse(end, "to"))
     except PeriodInvalid as invalid:
         form = _form(service, start, end)
         return render(request, "desk_insights.html", 422, form=form, error=str(invalid))
-    return csv_response(await service.insights.of(session.account_id, period))
+    return csv_response(await service.insights.of(member.business_id, period))

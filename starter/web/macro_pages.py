@@ -19,7 +19,7 @@ from starter.desk_inputs import in_words
 from starter.macros import MAX_MACROS, NOT_YOURS
 from starter.reply_inputs import MACRO_TITLE_MAX, MACRO_WORDS, MacroIn
 from starter.web.auth import ServiceDep, check_session
-from starter.web.desk_pages import FORM_MAX, _member
+from starter.web.desk_pages import FORM_MAX, Csrf, _member
 from starter.web.idempotency import IdempotencyKeyField
 from starter.web.pages import PageNumber, render
 from starter.web.reads import Paging
@@ -30,7 +30,6 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)
 PAGE = "/desk/macros"
 # Macros are long texts: a short page of them reads on a phone.
 PER_PAGE = 20
-Csrf = Annotated[str, Form(max_length=100)]
 NOTICES = {
     "added": "The macro is added. Pick it on a ticket to start a reply.",
     "removed": "The macro is removed: it is no longer offered.",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from delivery import spam_texts
+from domain.enums import FlagStatus
 from domain.refusals import Refusal, Refused
 from domain.replies import MAX_REPLY, placeholders_in
 from starter.desk import TicketDetail
@@ -31,6 +33,8 @@ class ReplyForm:
     error: str | None = None
     status: int = 200
     max_text: int = MAX_REPLY
+    spam_words: str = ""
+    """Once marked spam: what became of the review's flag (``spam_texts.flag_words``)."""
 
 
 def closed(detail: TicketDetail) -> Refusal | None:
@@ -58,15 +62,22 @@ async def reply_form(
     async with service.db.read() as conn:
         names = await directory.business_names(conn, [business_id])
     name = names.get(business_id, "")
-    if closed(detail) is not None:
+    shut = closed(detail)
+    if shut is Refusal.MARKED_AS_SPAM:
+        flag = await service.spam.flag_of(detail.ticket)
+        # None after a mark: its flag was lost and closed by an operator (``reconcile``).
+        said = spam_texts.flag_words(flag.status if flag else FlagStatus.DROPPED)
+        return ReplyForm(name, writable=False, error=error, status=status, spam_words=said)
+    if shut is not None:
         return ReplyForm(name, writable=False, error=error, status=status)
     macros = await service.macros.macros_of(business_id)
     if macro_id:
         try:
             rendered = await service.macros.render(business_id, member, macro_id, detail.ticket.id)
         except Refused as refusal:
-            # An unknown (or another business's) macro: said on the page, the text kept.
-            error, status = refusal.message, refusal.reason.http_status
+            # An unknown, removed or another business's macro: said in the reply section, the
+            # text kept. The page itself is the ticket's, which is there: it answers 200.
+            error = refusal.message
             macro_id = None
         else:
             text = rendered.text

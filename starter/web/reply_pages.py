@@ -3,12 +3,16 @@
 The ticket page (``desk_pages``) holds the "Public reply" section (``reply_form``): a macro to
 start from, the text, "Preview". The preview shows the reply under the review exactly as the
 public page will (the same partial, ``_public_reply.html``), says it can never be edited or
-withdrawn, and offers "Publish reply" and "Send as solved" with one Idempotency-Key for both, so
-a double click or a resend publishes once (``service.replies``). A reply with placeholders left
-is previewed with their names and not offered for publishing. Once published, every route here
-answers the ticket page with the reply and the refusal in words: there is nothing to change it.
+withdrawn, and offers "Publish reply" and "Send as solved". The preview's one Idempotency-Key
+becomes a key per button here (``button_key``): a double click or a resend of a button publishes
+once (``service.replies``), and the other button after a 503 is another send (published, or
+refused because the review has its reply), never "a key used for a different reply". A reply
+with placeholders left is previewed with their names and not offered for publishing. Once
+published, every route here answers the ticket page with the reply and the refusal in words:
+there is nothing to change it.
 
-"Spam or irrelevant" asks first, saying what happens, then calls ``service.spam``.
+"Spam or irrelevant" asks first, saying what happens, then calls ``service.spam``. "Mark solved"
+is offered once the review has its reply and the ticket is not solved (``service.replies.solve``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from delivery import spam_texts
 from domain.refusals import Refusal, Refused
 from starter.desk import TicketDetail
 from starter.desk_inputs import in_words
@@ -32,6 +37,13 @@ from store.records import Member
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
 
 ReplyText = Annotated[str, Form(max_length=FORM_MAX)]
+ANOTHER_TEXT = "This form was already sent with another text. Preview your reply again to send it."
+
+
+def button_key(key: str | None, solve: bool) -> str | None:
+    """The key of the preview's button that sent the form: the service refuses one key sent
+    with another ``solve``, and each button is a send of its own."""
+    return f"{key}:{'solve' if solve else 'publish'}" if key else None
 
 
 def _as_written(text: str) -> str:
@@ -156,11 +168,18 @@ async def publish(
         )
     try:
         await service.replies.reply(
-            member.business_id, member, ticket_id, body, idempotency_key=idempotency_key
+            member.business_id,
+            member,
+            ticket_id,
+            body,
+            idempotency_key=button_key(idempotency_key, body.solve),
         )
     except Refused as refusal:
         if refusal.reason is Refusal.TICKET_NOT_FOUND:
             raise
+        if refusal.reason is Refusal.IDEMPOTENCY_KEY_REUSED:
+            # Only a form changed by hand gets here (a preview's text is fixed): said in words.
+            refusal = Refused(refusal.reason, ANOTHER_TEXT)
         if refusal.reason is Refusal.PLACEHOLDERS_LEFT:
             detail = await service.desk.ticket(member.business_id, ticket_id)
             form = await reply_form(service, member, detail, text=body.text)
@@ -170,6 +189,27 @@ async def publish(
         return await _refused_on_ticket(request, service, member, ticket_id, refusal)
     notice = "published_solved" if body.solve else "published"
     return RedirectResponse(f"/desk/tickets/{ticket_id}?notice={notice}#reply", status_code=303)
+
+
+@router.post("/desk/tickets/{ticket_id}/solve", response_class=HTMLResponse)
+async def solve(
+    ticket_id: str,
+    request: Request,
+    service: ServiceDep,
+    csrf: Csrf,
+    idempotency_key: IdempotencyKeyField = None,
+) -> Response:
+    """ "Mark solved", offered once the review has its reply. One step, no confirmation: it
+    publishes nothing and the reply is already out; sent twice, it is solved once."""
+    del idempotency_key  # the form carries one as every form does; solving is idempotent
+    member = await _member(request, service, csrf)
+    try:
+        await service.replies.solve(member.business_id, member, ticket_id)
+    except Refused as refusal:
+        if refusal.reason is Refusal.TICKET_NOT_FOUND:
+            raise
+        return await _refused_on_ticket(request, service, member, ticket_id, refusal)
+    return RedirectResponse(f"/desk/tickets/{ticket_id}?notice=solved#reply", status_code=303)
 
 
 # --- spam or irrelevant (DESIGN rule 21) --------------------------------------------------------
@@ -182,7 +222,10 @@ async def confirm_spam(ticket_id: str, request: Request, service: ServiceDep) ->
     detail = await service.desk.ticket(member.business_id, ticket_id)
     if (shut := await _closed_page(request, service, member, detail)) is not None:
         return shut
-    return _render(request, "desk_spam_confirm.html", d=detail, me=member)
+    # A flag of the review made before is the one the action keeps: said as it stands.
+    earlier = await service.spam.flag_of(detail.ticket)
+    flag_words = spam_texts.flag_words(earlier.status if earlier else None)
+    return _render(request, "desk_spam_confirm.html", d=detail, me=member, flag_words=flag_words)
 
 
 @router.post("/desk/tickets/{ticket_id}/spam", response_class=HTMLResponse)

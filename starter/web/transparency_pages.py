@@ -51,10 +51,6 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
 def _time(h: float | None) -> str:
     """A median in words."""
     if h is None:
@@ -270,7 +266,7 @@ def _parse(value: str | None, name: str) -> date | None:
 
 
 def _computed(at: datetime) -> str:
-    return f"{at:%H:%M} UTC on {_day(at.date())}"
+    return f"{at:%H:%M} UTC on {words.day_words(at.date())}"
 
 
 @router.get("/transparency", response_class=HTMLResponse)
@@ -292,7 +288,7 @@ async def transparency_page(
         "transparency.html",
         form=form,
         report=report,
-        period_words=f"{_day(period.start)} to {_day(period.end)}",
+        period_words=f"{words.day_words(period.start)} to {words.day_words(period.end)}",
         days=_count(period.days, "day"),
         computed=_computed(report.computed_at),
         sections=[

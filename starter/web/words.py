@@ -7,7 +7,7 @@ them into sentences, here, so a new code shows up as one missing line rather tha
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain.enums import (
@@ -170,6 +170,12 @@ FLAG_OUTCOMES = {
     FlagStatus.DROPPED: "Dropped",
     FlagStatus.WITHDRAWN: "The reviewer withdrew the review",
 }
+# An escalated flag stays escalated once decided: its report's status says how it ended.
+ESCALATED_OUTCOMES = {
+    ReportStatus.PENDING: "With the moderators",
+    ReportStatus.UPHELD: "Moderators removed the review",
+    ReportStatus.REJECTED: "Moderators kept the review",
+}
 
 
 def say(value: StrEnum | None) -> str:
@@ -255,8 +261,9 @@ def span(delta: timedelta) -> str:
     return " ".join(said[:2])
 
 
-def day_words(at: datetime | None) -> str:
-    """A day as people write it, for what the public reads: "3 December 2026"."""
+def day_words(at: date | None) -> str:
+    """A day as people write it: "3 December 2026" (of a date, or of a time's day). The one rule
+    for a day in words, on public and desk pages alike."""
     return f"{at.day} {at:%B %Y}" if at else ""
 
 
@@ -265,9 +272,12 @@ def ago(at: datetime, now_: datetime) -> str:
 
 
 def due_words(ticket: Ticket, now_: datetime) -> str:
-    """How long is left to the response target, or how long it is overdue (rule 20)."""
+    """How long is left to the response target, or how long it is overdue (rule 20); for an
+    answered ticket, how it was answered: the target is met, whatever the clock says."""
     if ticket.status is TicketStatus.SOLVED:
         return "Solved"
+    if ticket.answered:
+        return "Marked as spam" if ticket.spam_at is not None else "Replied"
     left = ticket.target_at - now_
     if left.total_seconds() <= 0:
         return f"Overdue by {span(left)}"
@@ -277,10 +287,9 @@ def due_words(ticket: Ticket, now_: datetime) -> str:
 
 
 def overdue(ticket: Ticket, now_: datetime) -> bool:
-    """Shown in red: past its target and not solved."""
-    return ticket.status is not TicketStatus.SOLVED and (
-        ticket.breached_at is not None or now_ >= ticket.target_at
-    )
+    """Shown in red, wherever a ticket's target is shown: past its target (or breached) and not
+    answered (``Ticket.answered``: a reply, solved, or spam); the one rule for "overdue"."""
+    return not ticket.answered and (ticket.breached_at is not None or now_ >= ticket.target_at)
 
 
 def ticket_event_words(event: TicketEvent, name_of: Callable[[str | None], str]) -> str:
