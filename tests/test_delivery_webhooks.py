@@ -14,14 +14,13 @@ import re
 import secrets
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client
@@ -47,25 +46,21 @@ from store.schema import MIGRATIONS
 from tests.conftest import Harness, Running
 from tests.processes import cli, env_for
 from tests.web import as_, web_client
-from tests.webhook_receiver import Delivery, Receiver, certificate_for, fake_resolver, verifies
+from tests.webhook_receiver import (
+    Delivery,
+    Receiver,
+    certificate_for,
+    fake_resolver,
+    receiver,
+    settings,
+    verifies,
+)
 from worker import default_activities
+
+__all__ = ["receiver", "settings"]  # the fixtures: webhooks to receivers on loopback
 
 ASK = ContactRequestBody(message="We can't find your order. Could you help us?")
 PUBLIC = "93.184.216.34"  # any address on the internet: nothing connects to it here
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The receivers are on loopback: this module's service and worker may send there."""
-    return settings.model_copy(update={"webhook_allow_private": True})
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def _register(h: Harness, url: str, *events: WebhookEvent) -> tuple[str, str]:

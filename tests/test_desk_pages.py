@@ -16,25 +16,13 @@ import pytest
 import starter.desk
 from domain.enums import ReviewSource, TicketStatus
 from starter.desk_inputs import ReviewerIn, ReviewIn
-from store import members, tickets
-from store.records import Member, Ticket
+from store import members
+from store.records import Ticket
+from tests import ticket_flows
 from tests.conftest import Harness
-from tests.web import csrf_of, sign_in, web_client
+from tests.web import csrf_of, idempotency_key_of, page_text, sign_in, web_client
 
 NOTE = "@owner could you check the order for this one? I think it was the late delivery."
-
-
-def _text(page: str) -> str:
-    """What a person reads: the page without its markup (ids may sit in attributes, not here)."""
-    body = page.split("<body>", 1)[-1]
-    body = re.sub(r"<style>.*?</style>", " ", body, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-
-
-def _key(page: str) -> str:
-    found = re.search(r'name="idempotency_key" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 async def _post_review(
@@ -63,20 +51,6 @@ async def _post_review(
     return posted.ticket
 
 
-async def _member(h: Harness, member_id: str) -> Member:
-    async with h.db.read() as conn:
-        member = await members.get_member(conn, member_id)
-    assert member is not None
-    return member
-
-
-async def _ticket(h: Harness, ticket_id: str) -> Ticket:
-    async with h.db.read() as conn:
-        ticket = await tickets.get_ticket(conn, ticket_id)
-    assert ticket is not None
-    return ticket
-
-
 def _tabs(page: str) -> list[str]:
     return [
         " ".join(html.unescape(t).split())
@@ -96,7 +70,7 @@ async def test_the_inbox_shows_each_view_with_its_count_and_its_tickets_newest_f
     five = await _post_review(h, 5, title="Lovely shop")
     two = await _post_review(h, 2, title="Parcel arrived broken")
     elsewhere = await _post_review(h, 1, business=w.other_business)
-    agent = await _member(h, w.agent)
+    agent = await ticket_flows.member(h, w.agent)
     await h.service.desk.take(w.business, agent, one.id)
 
     async with web_client(h) as web:
@@ -110,7 +84,7 @@ async def test_the_inbox_shows_each_view_with_its_count_and_its_tickets_newest_f
         ]
         # The default view: negative tickets not yet answered, newest first.
         assert _rows(page) == [two.id, one.id]
-        text = _text(page)
+        text = page_text(page)
         assert "Parcel arrived broken" in text and "Anonymous reviewer" in text
         assert "Assigned to Alex Agent" in text and "Not assigned" in text
         assert "2 stars" in text and "Negative" in text and "left" in text
@@ -126,7 +100,7 @@ async def test_the_inbox_shows_each_view_with_its_count_and_its_tickets_newest_f
         await sign_in(web, w.keys[w.business])
         owners = (await web.get("/desk?view=assigned_to_me")).text
         assert "Assigned to me (0)" in _tabs(owners) and _rows(owners) == []
-        assert "No tickets in this view." in _text(owners)
+        assert "No tickets in this view." in page_text(owners)
 
         bad = await web.get("/desk?view=everything")
         assert bad.status_code == 422
@@ -151,7 +125,7 @@ async def test_the_ticket_page_speaks_in_names_and_its_forms_take_assign_and_not
         await sign_in(web, w.keys[w.agent])
         page = await web.get(f"/desk/tickets/{ticket.id}")
         assert page.status_code == 200
-        text = _text(page.text)
+        text = page_text(page.text)
         assert "Never again" in text and "Jo Public" in text and "1 star" in text
         assert "Written unprompted" in text and "Negative reviews (1-2 stars)" in text
         assert "No one yet" in text and "@alex (Alex Agent)" in text
@@ -160,41 +134,45 @@ async def test_the_ticket_page_speaks_in_names_and_its_forms_take_assign_and_not
         # Without the page's CSRF token nothing happens.
         forged = await web.post(f"/desk/tickets/{ticket.id}/take", data={"csrf": "forged"})
         assert forged.status_code == 403
-        assert (await _ticket(h, ticket.id)).assignee_id is None
+        assert (await ticket_flows.ticket(h, ticket.id)).assignee_id is None
 
         taken = await web.post(
             f"/desk/tickets/{ticket.id}/take",
-            data={"csrf": csrf_of(page.text), "idempotency_key": _key(page.text)},
+            data={"csrf": csrf_of(page.text), "idempotency_key": idempotency_key_of(page.text)},
         )
         assert taken.status_code == 303
         after = await web.get(str(taken.headers["location"]))
-        assert "The ticket is yours." in _text(after.text)
-        assert "Alex Agent (you)" in _text(after.text)
-        assert (await _ticket(h, ticket.id)).status is TicketStatus.OPEN
+        assert "The ticket is yours." in page_text(after.text)
+        assert "Alex Agent (you)" in page_text(after.text)
+        assert (await ticket_flows.ticket(h, ticket.id)).status is TicketStatus.OPEN
 
         assigned = await web.post(
             f"/desk/tickets/{ticket.id}/assign",
             data={"csrf": csrf_of(after.text), "assignee": owner},
         )
         assert assigned.status_code == 303
-        assert (await _ticket(h, ticket.id)).assignee_id == owner
+        assert (await ticket_flows.ticket(h, ticket.id)).assignee_id == owner
         # Someone not in this team is refused, and nothing changes.
         stranger = await web.post(
             f"/desk/tickets/{ticket.id}/assign",
             data={"csrf": csrf_of(after.text), "assignee": w.other_agent},
         )
         assert stranger.status_code == 422
-        assert (await _ticket(h, ticket.id)).assignee_id == owner
+        assert (await ticket_flows.ticket(h, ticket.id)).assignee_id == owner
 
         empty = await web.post(
             f"/desk/tickets/{ticket.id}/notes", data={"csrf": csrf_of(after.text), "text": "  "}
         )
-        assert empty.status_code == 422 and "the note first" in _text(empty.text)
-        form = {"csrf": csrf_of(after.text), "text": NOTE, "idempotency_key": _key(after.text)}
+        assert empty.status_code == 422 and "the note first" in page_text(empty.text)
+        form = {
+            "csrf": csrf_of(after.text),
+            "text": NOTE,
+            "idempotency_key": idempotency_key_of(after.text),
+        }
         for _ in range(2):  # a double click: the same form twice
             noted = await web.post(f"/desk/tickets/{ticket.id}/notes", data=form)
             assert noted.status_code == 303
-        final = _text((await web.get(f"/desk/tickets/{ticket.id}")).text)
+        final = page_text((await web.get(f"/desk/tickets/{ticket.id}")).text)
         assert final.count("the late delivery") == 1
         assert "Alex Agent took it" in final
         assert f"Alex Agent assigned it to Shop {w.business}" in final
@@ -216,14 +194,14 @@ async def test_another_business_ticket_is_the_same_404_page_as_one_that_does_not
         theirs = await web.get(f"/desk/tickets/{ticket.id}")
         missing = await web.get("/desk/tickets/tk_nothing")
         assert theirs.status_code == missing.status_code == 404
-        assert _text(theirs.text) == _text(missing.text)
-        assert "Parcel" not in theirs.text and ticket.subject not in _text(theirs.text)
+        assert page_text(theirs.text) == page_text(missing.text)
+        assert "Parcel" not in theirs.text and ticket.subject not in page_text(theirs.text)
         inbox = (await web.get("/desk?view=all")).text
         take = await web.post(f"/desk/tickets/{ticket.id}/take", data={"csrf": csrf_of(inbox)})
         assert take.status_code == 404
         contact = await web.get(f"/desk/tickets/{ticket.id}/find-reviewer")
         assert contact.status_code == 404
-    assert (await _ticket(h, ticket.id)).assignee_id is None
+    assert (await ticket_flows.ticket(h, ticket.id)).assignee_id is None
 
 
 async def test_find_reviewer_from_a_ticket_opens_a_contact_the_ticket_shows(
@@ -237,7 +215,7 @@ async def test_find_reviewer_from_a_ticket_opens_a_contact_the_ticket_shows(
         page = (await web.get(f"/desk/tickets/{ticket.id}")).text
         assert f'href="/desk/tickets/{ticket.id}/find-reviewer"' in page
         form = (await web.get(f"/desk/tickets/{ticket.id}/find-reviewer")).text
-        assert "Not what I ordered" in _text(form) and "5 days" in _text(form)
+        assert "Not what I ordered" in page_text(form) and "5 days" in page_text(form)
         blank = await web.post(
             f"/desk/tickets/{ticket.id}/find-reviewer",
             data={"csrf": csrf_of(form), "message": ""},
@@ -249,17 +227,21 @@ async def test_find_reviewer_from_a_ticket_opens_a_contact_the_ticket_shows(
                 "csrf": csrf_of(form),
                 "message": "Could you tell us your order number?",
                 "requested": "order_reference",
-                "idempotency_key": _key(form),
+                "idempotency_key": idempotency_key_of(form),
             },
         )
         assert sent.status_code == 303
-        shown = _text((await web.get(str(sent.headers["location"]))).text)
+        shown = page_text((await web.get(str(sent.headers["location"]))).text)
         assert "The reviewer has been emailed" in shown
         assert "Waiting for the reviewer" in shown and "The contact's page" in shown
         # The same form sent again is the first request; a new one is refused, on the form.
         again = await web.post(
             f"/desk/tickets/{ticket.id}/find-reviewer",
-            data={"csrf": csrf_of(form), "message": "Again?", "idempotency_key": _key(form)},
+            data={
+                "csrf": csrf_of(form),
+                "message": "Again?",
+                "idempotency_key": idempotency_key_of(form),
+            },
         )
         assert again.status_code == 303
         second = await web.post(
@@ -267,11 +249,11 @@ async def test_find_reviewer_from_a_ticket_opens_a_contact_the_ticket_shows(
             data={"csrf": csrf_of(form), "message": "And again?"},
         )
         assert second.status_code == 409, second.text
-        assert "The author of this review is already being contacted." in _text(second.text)
+        assert "The author of this review is already being contacted." in page_text(second.text)
         # A contact runs: no second one is offered.
         assert "Find reviewer" not in re.sub(r"\(Find reviewer\)", "", shown.split("Private")[1])
 
-        other = _text((await web.get(f"/desk/tickets/{invited.id}")).text)
+        other = page_text((await web.get(f"/desk/tickets/{invited.id}")).text)
         assert "not offered for reviews written after the platform's invitation" in other
     assert len(await h.messages("contact.requested", "reviewer")) == 1
 
@@ -283,7 +265,7 @@ async def test_only_the_owner_adds_an_agent_whose_key_is_shown_once_and_signs_in
     async with web_client(h) as web:
         await sign_in(web, w.keys[w.agent])
         team = await web.get("/desk/team")
-        text = _text(team.text)
+        text = page_text(team.text)
         assert "Alex Agent (you)" in text and "@alex" in text and "Agent" in text
         assert f"Shop {w.business}" in text and "Owner" in text and w.agent_email in text
         assert "Olive Other" not in text
@@ -296,7 +278,7 @@ async def test_only_the_owner_adds_an_agent_whose_key_is_shown_once_and_signs_in
 
         await sign_in(web, w.keys[w.business])
         form = (await web.get("/desk/team")).text
-        assert "Add an agent" in _text(form)
+        assert "Add an agent" in page_text(form)
         taken = await web.post(
             "/desk/team",
             data={
@@ -306,34 +288,34 @@ async def test_only_the_owner_adds_an_agent_whose_key_is_shown_once_and_signs_in
                 "handle": "alex",
             },
         )
-        assert taken.status_code == 409 and "already goes by" in _text(taken.text)
+        assert taken.status_code == 409 and "already goes by" in page_text(taken.text)
         bad = await web.post(
             "/desk/team", data={"csrf": csrf_of(form), "name": "Maria", "email": "not-an-address"}
         )
-        assert bad.status_code == 422 and "email address" in _text(bad.text)
+        assert bad.status_code == 422 and "email address" in page_text(bad.text)
         data = {
             "csrf": csrf_of(form),
             "name": "Maria Lopez",
             "email": "maria@business.example",
-            "idempotency_key": _key(form),
+            "idempotency_key": idempotency_key_of(form),
         }
         added = await web.post("/desk/team", data=data)
         assert added.status_code == 200
         found = re.search(r'id="agent-key">([^<]+)<', added.text)
         assert found, added.text
         key = found.group(1)
-        assert "@maria.lopez" in _text(added.text)
+        assert "@maria.lopez" in page_text(added.text)
         # The same form sent again: the same agent, and the key is not shown again.
         again = await web.post("/desk/team", data=data)
         assert again.status_code == 200 and key not in again.text
-        assert "cannot be shown again" in _text(again.text)
-        listed = _text((await web.get("/desk/team")).text)
+        assert "cannot be shown again" in page_text(again.text)
+        listed = page_text((await web.get("/desk/team")).text)
         assert listed.count("Maria Lopez") == 1
 
         # The new agent signs in with the key and works the desk as one of the team.
         assert await sign_in(web, key) == "/dashboard"
         desk = await web.get("/desk")
-        assert desk.status_code == 200 and "Maria Lopez" in _text(desk.text)
+        assert desk.status_code == 200 and "Maria Lopez" in page_text(desk.text)
 
 
 async def test_the_desk_asks_to_sign_in_and_is_linked_from_the_dashboard(live: Harness) -> None:
@@ -363,14 +345,14 @@ async def test_the_desk_forms_say_their_problems_in_words(live: Harness) -> None
             data={"csrf": csrf_of(form), "name": "Bob\tSmith", "email": "bob@business.example"},
         )
         assert tabbed.status_code == 422, tabbed.text
-        assert "Write the agent's name, on one line" in _text(tabbed.text)
+        assert "Write the agent's name, on one line" in page_text(tabbed.text)
 
         page = (await web.get(f"/desk/tickets/{ticket.id}")).text
         bell = await web.post(
             f"/desk/tickets/{ticket.id}/notes", data={"csrf": csrf_of(page), "text": "ring \x07"}
         )
         assert bell.status_code == 422, bell.text
-        assert "cannot hold control characters" in _text(bell.text)
+        assert "cannot hold control characters" in page_text(bell.text)
 
         asked = (await web.get(f"/desk/tickets/{ticket.id}/find-reviewer")).text
         blank = await web.post(
@@ -378,9 +360,9 @@ async def test_the_desk_forms_say_their_problems_in_words(live: Harness) -> None
             data={"csrf": csrf_of(asked), "message": "  "},
         )
         assert blank.status_code == 422
-        said = _text(blank.text)
+        said = page_text(blank.text)
         assert "Write a message to the reviewer." in said and "String should" not in said
-    assert (await _ticket(h, ticket.id)).status is TicketStatus.NEW
+    assert (await ticket_flows.ticket(h, ticket.id)).status is TicketStatus.NEW
     assert [m.name for m in await h.service.team.members(w.business)][1:] == ["Alex Agent"]
 
 

@@ -17,22 +17,15 @@ from starter.reply_inputs import MacroIn, ReplyIn
 from starter.seed import seed_demo
 from store import macros as stored
 from store import members
-from store.records import Macro, Member, now
+from store.records import Macro, now
 from tests.conftest import Harness
-from tests.ticket_flows import REVIEWER_NAME, review_in
+from tests.ticket_flows import REVIEWER_NAME, member, review_in
 from tests.web import as_, csrf_of, sign_in, web_client
 
 SORRY = (
     "Hi [customer name], we are sorry about [specific detail]. "
     "Kind regards, [your name] at [business name]"
 )
-
-
-async def _member(h: Harness, member_id: str) -> Member:
-    async with h.db.read() as conn:
-        found = await members.get_member(conn, member_id)
-    assert found is not None
-    return found
 
 
 async def _titles(h: Harness, business_id: str) -> list[str]:
@@ -49,8 +42,8 @@ async def test_the_team_adds_macros_only_the_owner_or_author_removes_and_others_
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    agent, owner = await _member(h, w.agent), await _member(h, members.owner_id(w.business))
-    other = await _member(h, w.other_agent)
+    agent, owner = await member(h, w.agent), await member(h, members.owner_id(w.business))
+    other = await member(h, w.other_agent)
     macros = h.service.macros
     mine = await macros.add(w.business, agent, MacroIn(title="sorry", body=SORRY))
     theirs = await macros.add(w.business, owner, MacroIn(title="Thanks", body="Thank you!"))
@@ -85,7 +78,7 @@ async def test_applied_to_a_signed_review_it_fills_names_and_leaves_the_detail(
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    agent = await _member(h, w.agent)
+    agent = await member(h, w.agent)
     macro = await h.service.macros.add(w.business, agent, MacroIn(title="Sorry", body=SORRY))
     posted = await h.service.intake.post(review_in(h, 1))
 
@@ -111,7 +104,7 @@ async def test_applied_to_an_anonymous_review_it_leaves_the_customer_name_and_th
     review's reply must still not use; a reply sent with the placeholder left is refused and
     names it, and nothing is published."""
     h, w = live, live.world
-    agent = await _member(h, w.agent)
+    agent = await member(h, w.agent)
     macro = await h.service.macros.add(w.business, agent, MacroIn(title="Sorry", body=SORRY))
     signed = review_in(h, 4)
     await h.service.intake.post(signed)
@@ -139,7 +132,7 @@ async def test_a_business_keeps_at_most_a_hundred_and_a_retried_add_is_the_first
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    agent = await _member(h, w.agent)
+    agent = await member(h, w.agent)
     body = MacroIn(title="Once", body="Thank you, [customer name].")
 
     # The same key, sent at once and again: one macro, the first.
@@ -168,7 +161,7 @@ async def test_a_business_keeps_at_most_a_hundred_and_a_retried_add_is_the_first
     assert (await h.service.macros.add(w.business, agent, body, idempotency_key="k1")).id == (
         made[0].id
     )
-    other = await _member(h, w.other_agent)
+    other = await member(h, w.other_agent)
     await h.service.macros.add(w.other_business, other, body)
 
     async with web_client(h) as api:
@@ -189,7 +182,7 @@ async def test_an_idempotency_key_is_each_members_own(live: Harness) -> None:
     """Two members of one team who happen to send the same key each get their own macro, never
     the colleague's (issue 20, second reading)."""
     h, w = live, live.world
-    agent, owner = await _member(h, w.agent), await _member(h, members.owner_id(w.business))
+    agent, owner = await member(h, w.agent), await member(h, members.owner_id(w.business))
     mine = await h.service.macros.add(
         w.business, agent, MacroIn(title="Mine", body="Thanks!"), idempotency_key="same"
     )
@@ -281,7 +274,7 @@ async def test_the_api_lists_adds_applies_and_removes_and_refuses_what_it_should
             "placeholders": ["specific detail"],
         }
         # [your name] is whoever applies it.
-        owner_name = (await _member(h, members.owner_id(w.business))).name
+        owner_name = (await member(h, members.owner_id(w.business))).name
         by_owner = await api.post(
             f"{path}/render", params={"ticket": posted.ticket.id}, headers=owner
         )
@@ -366,7 +359,7 @@ async def test_the_macros_page_lists_adds_in_words_and_removes_after_asking(
         assert await _titles(h, w.business) == []
 
         # Another business's agent: no such macro to remove.
-        owner = await _member(h, members.owner_id(w.business))
+        owner = await member(h, members.owner_id(w.business))
         kept = await h.service.macros.add(w.business, owner, MacroIn(title="Kept", body="x"))
         forbidden = await web.get(f"/desk/macros/{kept.id}/remove")
         assert forbidden.status_code == 403, "the owner's macro is not the agent's to remove"
@@ -383,7 +376,7 @@ async def test_the_demo_seeds_three_macros_a_business_once(live: Harness) -> Non
         assert len(seeded) == 3
         wanted = ("[customer name]", "[specific detail]", "[your name]")
         assert any(all(p in m.body for p in wanted) for m in seeded), "an apology to adapt"
-    owner = await _member(h, members.owner_id("biz_quickfix"))
+    owner = await member(h, members.owner_id("biz_quickfix"))
     removed = (await h.service.macros.macros_of("biz_quickfix"))[0]
     await h.service.macros.remove("biz_quickfix", owner, removed.id)
     await seed_demo(h.db, h.settings.demo_file)

@@ -10,11 +10,27 @@ from settings import Settings
 from store import Store, replies
 from tests import flows, moderation_flows, standing_flows, ticket_flows
 from tests.conftest import Harness, Running
+from tests.world import World
 
 
 def _raw(history: WorkflowHistory) -> bytes:
     # Payloads are raw bytes inside the serialized events: search them, not a base64 rendering.
     return b"".join(event.SerializeToString() for event in history.events)
+
+
+def _ticket_secrets(w: World) -> list[str]:
+    """Who a ticket of ``ticket_flows`` names, and what its review says."""
+    return [
+        w.reviewer_email,
+        w.business_email,
+        w.agent_email,
+        f"Shop {w.business}",
+        "Alex Agent",
+        ticket_flows.REVIEWER_NAME,
+        "Quintana",
+        ticket_flows.TEXT,
+        "REVIEWWORDS",
+    ]
 
 
 async def test_histories_of_a_completed_contact_and_report_hold_no_email_and_no_shared_text(
@@ -152,17 +168,9 @@ async def test_the_ticket_workflows_histories_hold_no_address_no_name_no_review_
     h, w = skipping, skipping.world
     lives = await ticket_flows.reminded_solved_and_breached(h)
     secrets = [
-        w.reviewer_email,
-        w.business_email,
-        w.agent_email,
-        f"Shop {w.business}",
-        "Alex Agent",
-        ticket_flows.REVIEWER_NAME,
-        "Quintana",
+        *_ticket_secrets(w),
         ticket_flows.TITLE,
         "REVIEWTITLE",
-        ticket_flows.TEXT,
-        "REVIEWWORDS",
         ticket_flows.NOTE,
         "NOTEWORDS",
         "Anonymous reviewer",
@@ -189,15 +197,7 @@ async def test_the_answered_tickets_histories_hold_no_reply_no_name_and_no_addre
     h, w = skipping, skipping.world
     lives = await ticket_flows.answered_lives(h)
     secrets = [
-        w.reviewer_email,
-        w.business_email,
-        w.agent_email,
-        f"Shop {w.business}",
-        "Alex Agent",
-        ticket_flows.REVIEWER_NAME,
-        "Quintana",
-        ticket_flows.TEXT,
-        "REVIEWWORDS",
+        *_ticket_secrets(w),
         ticket_flows.REPLY,
         "REPLYWORDS",
         ticket_flows.SOLVING_REPLY,

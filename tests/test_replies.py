@@ -6,54 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from activities.ticket import REMINDER
 from domain import ticket_workflow_id
 from domain.desk import SLA_BREACHED
 from domain.enums import TicketStatus, WebhookEvent
 from domain.refusals import Refusal, Refused
-from settings import Settings
 from starter.inputs import WebhookBody
 from starter.reply_inputs import ReplyIn
 from starter.web import words
-from store import members
 from store import replies as stored
-from store.records import Member, fetch_one, now, ts
+from store.records import fetch_one, now, ts
 from tests.conftest import Harness
-from tests.ticket_flows import review_in, ticket, until
+from tests.ticket_flows import member, posted, ticket, until
 from tests.web import as_, sign_in, web_client
-from tests.webhook_receiver import Delivery, Receiver
+from tests.webhook_receiver import Delivery, Receiver, receiver, settings
+
+__all__ = ["receiver", "settings"]  # the fixtures: webhooks to a receiver on loopback
 
 PUBLISHED = WebhookEvent.REPLY_PUBLISHED.value
 ALREADY = Refusal.REPLY_ALREADY_PUBLISHED.value
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The webhook receiver is on loopback: this module's service and worker may send there."""
-    return settings.model_copy(update={"webhook_allow_private": True})
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
-
-
-async def _agent(h: Harness) -> Member:
-    async with h.db.read() as conn:
-        found = await members.get_member(conn, h.world.agent)
-    assert found is not None
-    return found
 
 
 async def _rows(h: Harness, table: str, ticket_id: str) -> int:
@@ -83,9 +60,8 @@ async def _received(receiver: Receiver) -> list[Delivery] | None:
 
 async def test_twenty_sends_at_once_publish_exactly_one_reply(live: Harness) -> None:
     h = live
-    agent = await _agent(h)
-    posted = await h.service.intake.post(review_in(h, 1))
-    ticket_id = posted.ticket.id
+    agent = await member(h, h.world.agent)
+    ticket_id = (await posted(h, 1)).id
 
     async def send(i: int) -> str:
         key = f"k{i % 5}" if i % 2 else None
@@ -117,7 +93,7 @@ async def test_twenty_http_sends_some_retried_publish_one_reply_shown_and_told_o
 ) -> None:
     h, w = live, live.world
     await h.service.webhooks.register(w.business, WebhookBody(url=receiver.url))
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    opened = await posted(h, 1)
     agent = w.keys[w.agent]
     # Sends 0-9 are two sends retried five times each (one key each); 10-14 have a key of
     # their own; 15-19 have none.
@@ -185,7 +161,7 @@ async def test_twenty_http_sends_some_retried_publish_one_reply_shown_and_told_o
 
 async def test_a_published_reply_cannot_be_changed_through_any_route(live: Harness) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    opened = await posted(h, 2)
     agent, owner = w.keys[w.agent], w.keys[w.business]
     path = f"/api/v1/tickets/{opened.id}/reply"
     async with web_client(h) as api:
@@ -232,7 +208,7 @@ async def test_a_reply_with_a_placeholder_left_is_refused_naming_it_and_nothing_
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 1, display_name=None))).ticket
+    opened = await posted(h, 1, display_name=None)
     path = f"/api/v1/tickets/{opened.id}/reply"
     agent = as_(w.keys[w.agent])
     async with web_client(h) as api:
@@ -266,7 +242,7 @@ async def test_a_reply_with_a_placeholder_left_is_refused_naming_it_and_nothing_
 
 async def test_a_malformed_reply_is_refused_and_nothing_is_stored(live: Harness) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 3))).ticket
+    opened = await posted(h, 3)
     path = f"/api/v1/tickets/{opened.id}/reply"
     async with web_client(h) as api:
         for body in (
@@ -289,7 +265,7 @@ async def test_a_malformed_reply_is_refused_and_nothing_is_stored(live: Harness)
 
 async def test_another_business_cannot_reply_to_a_ticket_not_theirs(live: Harness) -> None:
     h, w = live, live.world
-    ours = (await h.service.intake.post(review_in(h, 1))).ticket
+    ours = await posted(h, 1)
     async with web_client(h) as api:
         for key in (w.keys[w.other_agent], w.keys[w.other_business]):
             sent = await api.post(
@@ -318,7 +294,7 @@ async def test_a_key_sent_again_with_other_words_is_refused_and_its_first_reply_
     """A client that edits its reply after a 503 and resends under the same key is told so,
     not answered with the words it first sent (issue 20, second reading)."""
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    opened = await posted(h, 2)
     path = f"/api/v1/tickets/{opened.id}/reply"
     agent = {**as_(w.keys[w.agent]), "Idempotency-Key": "k"}
     # The first try's draft was stored, then the answer was lost (a 503): nothing published.
@@ -368,7 +344,7 @@ async def test_bracketed_words_that_are_not_placeholders_are_published_as_writte
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    opened = await posted(h, 2)
     text = "You wrote that it 'arrived broken [sic]'; our returns policy [1] covers it."
     async with web_client(h) as api:
         sent = await api.post(
@@ -382,9 +358,9 @@ async def test_bracketed_words_that_are_not_placeholders_are_published_as_writte
 
 async def test_a_replied_ticket_is_neither_reminded_nor_breached(skipping: Harness) -> None:
     h = skipping
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    opened = await posted(h, 1)
     detail = await h.service.replies.reply(
-        h.world.business, await _agent(h), opened.id, ReplyIn(text="We are sorry.")
+        h.world.business, await member(h, h.world.agent), opened.id, ReplyIn(text="We are sorry.")
     )
     # Replied: open (someone acted on it), not solved, never shown overdue.
     assert detail.reply is not None and detail.ticket.status is TicketStatus.OPEN
@@ -439,8 +415,8 @@ async def test_a_plain_reply_opens_the_ticket_and_it_is_never_shown_overdue(
 ) -> None:
     h, w = live, live.world
     agent = w.keys[w.agent]
-    replied = (await h.service.intake.post(review_in(h, 1))).ticket
-    waiting = (await h.service.intake.post(review_in(h, 1))).ticket
+    replied = await posted(h, 1)
+    waiting = await posted(h, 1)
     async with web_client(h) as api:
         sent = await api.post(
             f"/api/v1/tickets/{replied.id}/reply",
@@ -470,7 +446,7 @@ async def test_mark_solved_after_a_reply_solves_once_and_leaves_unanswered_negat
 ) -> None:
     h, w = live, live.world
     agent = w.keys[w.agent]
-    opened = (await h.service.intake.post(review_in(h, 2))).ticket
+    opened = await posted(h, 2)
     path = f"/api/v1/tickets/{opened.id}/solve"
     async with web_client(h) as api:
         sent = await api.post(
@@ -512,8 +488,8 @@ async def test_mark_solved_before_any_reply_is_refused_reply_first_unless_marked
 ) -> None:
     h, w = live, live.world
     agent = w.keys[w.agent]
-    unanswered = (await h.service.intake.post(review_in(h, 1))).ticket
-    spam = (await h.service.intake.post(review_in(h, 1))).ticket
+    unanswered = await posted(h, 1)
+    spam = await posted(h, 1)
     async with web_client(h) as api:
         refused = await api.post(
             f"/api/v1/tickets/{unanswered.id}/solve",
@@ -528,7 +504,7 @@ async def test_mark_solved_before_any_reply_is_refused_reply_first_unless_marked
         assert "solved" not in [e["kind"] for e in shown["history"]]
 
         # Marked spam (which solves it): answered, and solving it again changes nothing.
-        await h.service.spam.mark(w.business, await _agent(h), spam.id)
+        await h.service.spam.mark(w.business, await member(h, h.world.agent), spam.id)
         again = await api.post(f"/api/v1/tickets/{spam.id}/solve", headers=as_(agent))
         assert again.status_code == 200, again.text
         assert again.json()["status"] == "solved" and again.json()["reply"] is None

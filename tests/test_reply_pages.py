@@ -18,11 +18,11 @@ from domain.enums import FlagReason, TicketStatus
 from starter.reply_inputs import MacroIn, ReplyIn
 from starter.temporal_calls import send_update
 from starter.unavailable import Unavailable
-from store import flags, members, replies, tickets
-from store.records import Member, Reply, Ticket
+from store import flags, replies
+from store.records import Reply, Ticket
+from tests import ticket_flows
 from tests.conftest import Harness
-from tests.ticket_flows import review_in
-from tests.web import csrf_of, sign_in, web_client
+from tests.web import csrf_of, idempotency_key_of, page_text, sign_in, web_client
 
 MACRO = (
     "Dear [customer name], thank you for telling us. We looked into [specific detail] and"
@@ -31,37 +31,10 @@ MACRO = (
 FILLED = "We are sorry the lamp arrived broken; a new one is on its way."
 
 
-def _text(page: str) -> str:
-    """What a person reads: the page without its markup."""
-    body = page.split("<body>", 1)[-1]
-    body = re.sub(r"<style>.*?</style>", " ", body, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-
-
-def _key(page: str) -> str:
-    found = re.search(r'name="idempotency_key" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
 def _reply_box(page: str) -> str | None:
     """The reply's textarea as written into the page, or None when the page offers none."""
     found = re.search(r'<textarea id="reply-text" name="text"[^>]*>\n(.*?)</textarea>', page, re.S)
     return html.unescape(found.group(1)) if found else None
-
-
-async def _member(h: Harness, member_id: str) -> Member:
-    async with h.db.read() as conn:
-        found = await members.get_member(conn, member_id)
-    assert found is not None
-    return found
-
-
-async def _ticket(h: Harness, ticket_id: str) -> Ticket:
-    async with h.db.read() as conn:
-        found = await tickets.get_ticket(conn, ticket_id)
-    assert found is not None
-    return found
 
 
 async def _reply(h: Harness, ticket_id: str) -> Reply | None:
@@ -70,7 +43,7 @@ async def _reply(h: Harness, ticket_id: str) -> Reply | None:
 
 
 async def _posted(h: Harness, rating: int = 1, *, name: str | None = "Jo Public") -> Ticket:
-    return (await h.service.intake.post(review_in(h, rating, display_name=name))).ticket
+    return await ticket_flows.posted(h, rating, display_name=name)
 
 
 async def _preview(web: httpx.AsyncClient, ticket_id: str, csrf: str, text: str) -> httpx.Response:
@@ -79,15 +52,28 @@ async def _preview(web: httpx.AsyncClient, ticket_id: str, csrf: str, text: str)
     )
 
 
+async def _ticket_page(web: httpx.AsyncClient, key: str, ticket_id: str) -> str:
+    """Signed in with ``key``, the ticket's page."""
+    await sign_in(web, key)
+    return (await web.get(f"/desk/tickets/{ticket_id}")).text
+
+
+async def _previewed(web: httpx.AsyncClient, key: str, ticket_id: str) -> dict[str, str]:
+    """Signed in with ``key``, the form the preview of ``FILLED`` publishes with."""
+    csrf = csrf_of(await _ticket_page(web, key, ticket_id))
+    preview = (await _preview(web, ticket_id, csrf, FILLED)).text
+    return {"csrf": csrf, "text": FILLED, "idempotency_key": idempotency_key_of(preview)}
+
+
 async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_left(
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    agent = await _member(h, w.agent)
+    agent = await ticket_flows.member(h, w.agent)
     macro = await h.service.macros.add(w.business, agent, MacroIn(title="Sorry", body=MACRO))
     theirs = await h.service.macros.add(
         w.other_business,
-        await _member(h, w.other_agent),
+        await ticket_flows.member(h, w.other_agent),
         MacroIn(title="Theirs", body="[customer name], from elsewhere"),
     )
     anonymous = await _posted(h, name=None)
@@ -96,7 +82,7 @@ async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_le
         await sign_in(web, w.keys[w.agent])
         page = await web.get(f"/desk/tickets/{anonymous.id}")
         assert page.status_code == 200
-        assert "Public reply" in _text(page.text) and "Use a macro" in _text(page.text)
+        assert "Public reply" in page_text(page.text) and "Use a macro" in page_text(page.text)
         assert _reply_box(page.text) == ""
         assert f'<option value="{macro.id}">Sorry</option>' in page.text
         assert "Theirs" not in page.text
@@ -109,7 +95,7 @@ async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_le
         assert box is not None and box.startswith("Dear [customer name], thank you")
         assert box.endswith(f"Alex Agent, Shop {w.business}")
         assert "\n\n" in box  # the macro's lines as written
-        assert "Fill in: [customer name], [specific detail]" in _text(applied.text)
+        assert "Fill in: [customer name], [specific detail]" in page_text(applied.text)
 
         named_box = _reply_box((await web.get(f"/desk/tickets/{named.id}?macro={macro.id}")).text)
         assert named_box is not None and named_box.startswith("Dear Jo Public, thank you")
@@ -122,7 +108,7 @@ async def test_a_macro_applied_fills_what_is_known_and_names_the_placeholders_le
         for unknown in (theirs.id, "mc_nothing", gone.id):
             refused = await web.get(f"/desk/tickets/{named.id}?macro={unknown}")
             assert refused.status_code == 200
-            assert "No such macro." in _text(refused.text)
+            assert "No such macro." in page_text(refused.text)
             assert _reply_box(refused.text) == ""
             assert "from elsewhere" not in refused.text
 
@@ -133,42 +119,40 @@ async def test_the_preview_shows_the_reply_as_the_public_will_and_names_placehol
     h, w = live, live.world
     ticket = await _posted(h)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.agent])
-        page = (await web.get(f"/desk/tickets/{ticket.id}")).text
-        csrf = csrf_of(page)
+        csrf = csrf_of(await _ticket_page(web, w.keys[w.agent], ticket.id))
 
         forged = await _preview(web, ticket.id, "forged", "Hello")
         assert forged.status_code == 403
         empty = await _preview(web, ticket.id, csrf, "")
-        assert empty.status_code == 422 and "Write the reply" in _text(empty.text)
+        assert empty.status_code == 422 and "Write the reply" in page_text(empty.text)
         too_long = await _preview(web, ticket.id, csrf, "x" * 5001)
-        assert too_long.status_code == 422 and "up to 5,000 characters" in _text(too_long.text)
+        assert too_long.status_code == 422 and "up to 5,000 characters" in page_text(too_long.text)
         assert _reply_box(too_long.text) == "x" * 5001  # what was written is kept
 
         unfilled = "Dear Jo, about [specific detail]: we are sorry."
         held = await _preview(web, ticket.id, csrf, unfilled)
         assert held.status_code == 200
-        said = _text(held.text)
+        said = page_text(held.text)
         assert "Fill in before publishing: [specific detail]." in said
         assert "Publish reply" not in said and "Send as solved" not in said
         assert f"Reply from Shop {w.business}" in said and unfilled in said
         # Sent to publishing anyway (an old form): refused, naming it, and nothing published.
         forced = await web.post(
             f"/desk/tickets/{ticket.id}/reply",
-            data={"csrf": csrf, "text": unfilled, "idempotency_key": _key(held.text)},
+            data={"csrf": csrf, "text": unfilled, "idempotency_key": idempotency_key_of(held.text)},
         )
         assert forced.status_code == 422
-        assert "[specific detail]" in _text(forced.text)
+        assert "[specific detail]" in page_text(forced.text)
         assert await _reply(h, ticket.id) is None
         # "Back to edit" keeps the text.
         back = await web.post(
             f"/desk/tickets/{ticket.id}/reply/write", data={"csrf": csrf, "text": unfilled}
         )
         assert back.status_code == 200 and _reply_box(back.text) == unfilled
-        assert "Fill in: [specific detail]" in _text(back.text)
+        assert "Fill in: [specific detail]" in page_text(back.text)
 
         ready = await _preview(web, ticket.id, csrf, FILLED)
-        said = _text(ready.text)
+        said = page_text(ready.text)
         assert ready.status_code == 200
         assert f"Reply from Shop {w.business}" in said and FILLED in said
         assert "cannot be edited or withdrawn" in said
@@ -185,10 +169,8 @@ async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_s
     h, w = live, live.world
     ticket = await _posted(h)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.agent])
-        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
-        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
-        form = {"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview), "solve": "false"}
+        form = {**await _previewed(web, w.keys[w.agent], ticket.id), "solve": "false"}
+        csrf = form["csrf"]
         for _ in range(2):  # a double click: the same form twice
             sent = await web.post(f"/desk/tickets/{ticket.id}/reply", data=form)
             assert sent.status_code == 303
@@ -197,7 +179,7 @@ async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_s
         assert published is not None and published.text == FILLED
 
         page = await web.get(f"/desk/tickets/{ticket.id}?notice=published")
-        said = _text(page.text)
+        said = page_text(page.text)
         assert "Your reply is published under the review." in said
         assert f"Reply from Shop {w.business}" in said and FILLED in said
         assert "Written by Alex Agent (you)" in said and "cannot be edited or withdrawn" in said
@@ -206,7 +188,7 @@ async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_s
         assert _reply_box(page.text) is None
         for route in ("/reply/preview", "/reply/write", "/spam", "?macro="):
             assert f"/desk/tickets/{ticket.id}{route}" not in page.text
-        assert (await _ticket(h, ticket.id)).status is not TicketStatus.SOLVED
+        assert (await ticket_flows.ticket(h, ticket.id)).status is not TicketStatus.SOLVED
 
         # A new send, a preview, "Back to edit", a macro: each answers in words, changing nothing.
         again = await web.post(
@@ -214,16 +196,16 @@ async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_s
             data={"csrf": csrf, "text": "A better reply", "idempotency_key": "another"},
         )
         assert again.status_code == 409
-        assert "already has its public reply" in _text(again.text)
+        assert "already has its public reply" in page_text(again.text)
         assert _reply_box(again.text) is None
         for route in ("/reply/preview", "/reply/write"):
             later = await web.post(
                 f"/desk/tickets/{ticket.id}{route}", data={"csrf": csrf, "text": "Changed"}
             )
             assert later.status_code == 409, route
-            assert "can never be edited or replaced" in _text(later.text)
+            assert "can never be edited or replaced" in page_text(later.text)
         spam = await web.get(f"/desk/tickets/{ticket.id}/spam")
-        assert spam.status_code == 409 and "already has its public reply" in _text(spam.text)
+        assert spam.status_code == 409 and "already has its public reply" in page_text(spam.text)
         for method in ("PUT", "PATCH", "DELETE"):
             assert (await web.request(method, f"/desk/tickets/{ticket.id}/reply")).status_code in (
                 404,
@@ -232,7 +214,7 @@ async def test_publishing_twice_from_one_preview_publishes_once_and_the_ticket_s
 
         # The public page shows it under the review, from the business, not naming the agent.
         web.cookies.clear()
-        public = _text((await web.get(f"/businesses/{w.business}")).text)
+        public = page_text((await web.get(f"/businesses/{w.business}")).text)
         assert f"Reply from Shop {w.business}" in public and FILLED in public
         assert "Alex Agent" not in public
     assert await _reply(h, ticket.id) == published
@@ -244,19 +226,14 @@ async def test_send_as_solved_publishes_the_reply_and_solves_the_ticket_in_one_s
     h, w = live, live.world
     ticket = await _posted(h, 2)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.business])
-        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
-        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
-        sent = await web.post(
-            f"/desk/tickets/{ticket.id}/reply",
-            data={"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview), "solve": "true"},
-        )
+        form = await _previewed(web, w.keys[w.business], ticket.id)
+        sent = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "true"})
         assert sent.status_code == 303
-        page = _text((await web.get(str(sent.headers["location"]))).text)
+        page = page_text((await web.get(str(sent.headers["location"]))).text)
         assert "published under the review, and the ticket is solved" in page
         assert f"Written by Shop {w.business} (you)" in page
         assert f"Shop {w.business} marked it solved" in page
-    assert (await _ticket(h, ticket.id)).status is TicketStatus.SOLVED
+    assert (await ticket_flows.ticket(h, ticket.id)).status is TicketStatus.SOLVED
 
 
 async def test_send_as_solved_after_publish_reply_got_no_answer_publishes_once(
@@ -277,29 +254,26 @@ async def test_send_as_solved_after_publish_reply_got_no_answer_publishes_once(
 
     monkeypatch.setattr(starter.replies, "send_update", no_answer_once)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.agent])
-        csrf = csrf_of((await web.get(f"/desk/tickets/{ticket.id}")).text)
-        preview = (await _preview(web, ticket.id, csrf, FILLED)).text
-        form = {"csrf": csrf, "text": FILLED, "idempotency_key": _key(preview)}
+        form = await _previewed(web, w.keys[w.agent], ticket.id)
         first = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "false"})
         assert first.status_code == 503 and lost
         assert await _reply(h, ticket.id) is None
         solved = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "true"})
-        assert solved.status_code == 303, _text(solved.text)
+        assert solved.status_code == 303, page_text(solved.text)
         assert solved.headers["location"].endswith("?notice=published_solved#reply")
         # Then "Publish reply" again (the browser's resend): the review has its reply.
         again = await web.post(f"/desk/tickets/{ticket.id}/reply", data={**form, "solve": "false"})
-        assert again.status_code == 409 and "already has its public reply" in _text(again.text)
+        assert again.status_code == 409 and "already has its public reply" in page_text(again.text)
         # The form changed by hand (its text is the preview's): refused in words, not codes.
         changed = await web.post(
             f"/desk/tickets/{ticket.id}/reply", data={**form, "text": "Other", "solve": "true"}
         )
         assert changed.status_code == 422
-        assert "already sent with another text. Preview your reply again" in _text(changed.text)
+        assert "already sent with another text. Preview your reply again" in page_text(changed.text)
         assert "Idempotency" not in changed.text
     published = await _reply(h, ticket.id)
     assert published is not None and published.text == FILLED
-    assert (await _ticket(h, ticket.id)).status is TicketStatus.SOLVED
+    assert (await ticket_flows.ticket(h, ticket.id)).status is TicketStatus.SOLVED
 
 
 async def test_spam_or_irrelevant_asks_first_then_flags_notes_and_solves_with_no_reply_after(
@@ -308,25 +282,24 @@ async def test_spam_or_irrelevant_asks_first_then_flags_notes_and_solves_with_no
     h, w = live, live.world
     ticket = await _posted(h, 1)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.agent])
-        page = (await web.get(f"/desk/tickets/{ticket.id}")).text
+        page = await _ticket_page(web, w.keys[w.agent], ticket.id)
         assert f'href="/desk/tickets/{ticket.id}/spam"' in page
         confirm = await web.get(f"/desk/tickets/{ticket.id}/spam")
-        said = _text(confirm.text)
+        said = page_text(confirm.text)
         assert confirm.status_code == 200
         assert "no public reply" in said and "goes straight to the moderators" in said
         assert "internal note" in said and "The ticket is solved." in said
         assert "cannot be undone" in said
         forged = await web.post(f"/desk/tickets/{ticket.id}/spam", data={"csrf": "forged"})
         assert forged.status_code == 403
-        assert (await _ticket(h, ticket.id)).spam_at is None
+        assert (await ticket_flows.ticket(h, ticket.id)).spam_at is None
 
-        form = {"csrf": csrf_of(confirm.text), "idempotency_key": _key(confirm.text)}
+        form = {"csrf": csrf_of(confirm.text), "idempotency_key": idempotency_key_of(confirm.text)}
         for _ in range(2):  # sent twice: marked once
             marked = await web.post(f"/desk/tickets/{ticket.id}/spam", data=form)
             assert marked.status_code == 303
         after = await web.get(str(marked.headers["location"]))
-        said = _text(after.text)
+        said = page_text(after.text)
         assert "Marked as spam or irrelevant: no public reply" in said
         assert "Marked as spam or irrelevant on" in said
         assert "Solved" in said and _reply_box(after.text) is None
@@ -337,7 +310,7 @@ async def test_spam_or_irrelevant_asks_first_then_flags_notes_and_solves_with_no
             data={"csrf": form["csrf"], "text": FILLED, "idempotency_key": "later"},
         )
         assert refused.status_code == 409
-        assert "marked as spam or irrelevant: it gets no public reply" in _text(refused.text)
+        assert "marked as spam or irrelevant: it gets no public reply" in page_text(refused.text)
     assert await _reply(h, ticket.id) is None
     async with h.db.read() as conn:
         found = await flags.flags_of_business(conn, w.business)
@@ -362,7 +335,7 @@ async def test_another_business_ticket_answers_the_reply_routes_as_absent(live: 
         spam = await web.post(f"/desk/tickets/{ticket.id}/spam", data={"csrf": csrf})
         assert spam.status_code == 404
     assert await _reply(h, ticket.id) is None
-    assert (await _ticket(h, ticket.id)).spam_at is None
+    assert (await ticket_flows.ticket(h, ticket.id)).spam_at is None
 
 
 async def test_mark_solved_on_the_ticket_page_once_replied_solves_it_once(live: Harness) -> None:
@@ -370,33 +343,32 @@ async def test_mark_solved_on_the_ticket_page_once_replied_solves_it_once(live: 
     replied = await _posted(h)
     unreplied = await _posted(h)
     async with web_client(h) as web:
-        await sign_in(web, w.keys[w.agent])
-        fresh = (await web.get(f"/desk/tickets/{unreplied.id}")).text
-        assert "Mark solved" not in _text(fresh)
+        fresh = await _ticket_page(web, w.keys[w.agent], unreplied.id)
+        assert "Mark solved" not in page_text(fresh)
         assert f"/desk/tickets/{unreplied.id}/solve" not in fresh
         early = await web.post(
             f"/desk/tickets/{unreplied.id}/solve",
             data={"csrf": csrf_of(fresh), "idempotency_key": "early"},
         )
         assert early.status_code == 409
-        assert "Publish a public reply first" in _text(early.text)
-        assert (await _ticket(h, unreplied.id)).status is TicketStatus.NEW
+        assert "Publish a public reply first" in page_text(early.text)
+        assert (await ticket_flows.ticket(h, unreplied.id)).status is TicketStatus.NEW
 
         await h.service.replies.reply(
-            w.business, await _member(h, w.agent), replied.id, ReplyIn(text=FILLED)
+            w.business, await ticket_flows.member(h, w.agent), replied.id, ReplyIn(text=FILLED)
         )
         page = (await web.get(f"/desk/tickets/{replied.id}")).text
-        assert "Mark solved" in _text(page)
+        assert "Mark solved" in page_text(page)
         forged = await web.post(f"/desk/tickets/{replied.id}/solve", data={"csrf": "forged"})
         assert forged.status_code == 403
-        assert (await _ticket(h, replied.id)).status is TicketStatus.OPEN
+        assert (await ticket_flows.ticket(h, replied.id)).status is TicketStatus.OPEN
 
         form = {"csrf": csrf_of(page), "idempotency_key": "solve-once"}
         for _ in range(2):  # a double click: solved once
             sent = await web.post(f"/desk/tickets/{replied.id}/solve", data=form)
             assert sent.status_code == 303
             assert sent.headers["location"] == f"/desk/tickets/{replied.id}?notice=solved#reply"
-        after = _text((await web.get(str(sent.headers["location"]))).text)
+        after = page_text((await web.get(str(sent.headers["location"]))).text)
         assert "The ticket is solved." in after
         assert after.count("Alex Agent marked it solved") == 1
         assert "Mark solved" not in after and FILLED in after
@@ -405,4 +377,4 @@ async def test_mark_solved_on_the_ticket_page_once_replied_solves_it_once(live: 
         csrf = csrf_of((await web.get("/desk")).text)
         theirs = await web.post(f"/desk/tickets/{unreplied.id}/solve", data={"csrf": csrf})
         assert theirs.status_code == 404
-    assert (await _ticket(h, replied.id)).status is TicketStatus.SOLVED
+    assert (await ticket_flows.ticket(h, replied.id)).status is TicketStatus.SOLVED

@@ -5,8 +5,6 @@ every reply after it is refused."""
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 from typing import Any
 
 import httpx
@@ -23,11 +21,11 @@ from starter.appeal_inputs import AppealBody, AppealDecisionBody
 from starter.flag_inputs import FlagBody
 from starter.inputs import DecisionBody
 from starter.reply_inputs import ReplyIn
-from store import Store, members
-from store.records import Member, fetch_one
+from store import Store
+from store.records import fetch_one
 from tests.conftest import Harness, Running
-from tests.ticket_flows import review_in, ticket
-from tests.web import as_, csrf_of, sign_in, web_client
+from tests.ticket_flows import member, posted, ticket
+from tests.web import as_, csrf_of, page_text, sign_in, web_client
 
 SPAM = Refusal.MARKED_AS_SPAM.value
 REASON = FlagReason.ADVERTISING_OR_SPAM.value
@@ -35,13 +33,6 @@ NOTE = (
     "Marked as spam or irrelevant by Alex Agent. The review was flagged for moderation as "
     "advertising or spam."
 )
-
-
-async def _agent(h: Harness) -> Member:
-    async with h.db.read() as conn:
-        found = await members.get_member(conn, h.world.agent)
-    assert found is not None
-    return found
 
 
 async def _count(h: Harness, sql: str, *params: str) -> int:
@@ -77,7 +68,7 @@ async def test_spam_is_flagged_straight_to_moderation_noted_solved_and_never_rep
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    opened = await posted(h, 1)
     agent = {**as_(w.keys[w.agent]), "Idempotency-Key": "spam-once"}
     path = f"/api/v1/tickets/{opened.id}/spam"
     async with web_client(h) as api:
@@ -123,7 +114,7 @@ async def test_spam_is_flagged_straight_to_moderation_noted_solved_and_never_rep
             assert sent.json()["error"]["code"] == SPAM
         with pytest.raises(Refused) as refused:
             await h.service.replies.reply(
-                w.business, await _agent(h), opened.id, ReplyIn(text="Thank you.")
+                w.business, await member(h, h.world.agent), opened.id, ReplyIn(text="Thank you.")
             )
         assert refused.value.reason is Refusal.MARKED_AS_SPAM
 
@@ -139,8 +130,8 @@ async def test_spam_is_flagged_straight_to_moderation_noted_solved_and_never_rep
 
 async def test_ten_marks_at_once_mark_once_with_one_flag_and_one_note(live: Harness) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
-    agent = await _agent(h)
+    opened = await posted(h, 1)
+    agent = await member(h, h.world.agent)
     keys = [f"k{i % 3}" if i % 2 else None for i in range(10)]
 
     async def mark(key: str | None) -> str:
@@ -164,8 +155,8 @@ async def test_after_a_published_reply_the_spam_action_is_refused_and_flags_noth
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 2))).ticket
-    agent = await _agent(h)
+    opened = await posted(h, 2)
+    agent = await member(h, h.world.agent)
     await h.service.replies.reply(w.business, agent, opened.id, ReplyIn(text="Thank you."))
     async with web_client(h) as api:
         for key in (None, "spam"):
@@ -185,7 +176,7 @@ async def test_after_a_published_reply_the_spam_action_is_refused_and_flags_noth
 
 async def test_another_business_cannot_mark_a_ticket_not_theirs(live: Harness) -> None:
     h, w = live, live.world
-    ours = (await h.service.intake.post(review_in(h, 1))).ticket
+    ours = await posted(h, 1)
     async with web_client(h) as api:
         for key in (w.keys[w.other_agent], w.keys[w.other_business]):
             marked = await api.post(
@@ -206,7 +197,7 @@ async def test_another_business_cannot_mark_a_ticket_not_theirs(live: Harness) -
 
 async def test_a_review_flagged_for_spam_before_keeps_that_flag(live: Harness) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    opened = await posted(h, 1)
     # Flagged by hand: the reviewer is asked first, as for any flag of this reason.
     earlier = await h.service.flags.flag(
         w.business,
@@ -215,7 +206,7 @@ async def test_a_review_flagged_for_spam_before_keeps_that_flag(live: Harness) -
     )
     assert earlier.flag.status is FlagStatus.AWAITING_REVIEWER
 
-    detail = await h.service.spam.mark(w.business, await _agent(h), opened.id)
+    detail = await h.service.spam.mark(w.business, await member(h, h.world.agent), opened.id)
     assert detail.ticket.status is TicketStatus.SOLVED and detail.ticket.spam_at is not None
     [note] = detail.notes
     assert note.text.startswith("Marked as spam or irrelevant by Alex Agent. The review's flag")
@@ -231,7 +222,7 @@ async def test_the_misuse_guard_refuses_the_spam_action_as_any_flag_and_nothing_
     capped = settings.model_copy(update={"daily_flag_cap": 1})
     async with Running(dev_env, db, capped) as h:
         w = h.world
-        opened = (await h.service.intake.post(review_in(h, 1))).ticket
+        opened = await posted(h, 1)
         spam = FlagBody(reason=FlagReason.ADVERTISING_OR_SPAM, explanation="A casino's advert.")
         await h.service.flags.flag(w.business, w.review["organic"], spam)  # the day's one flag
         async with web_client(h) as api:
@@ -248,7 +239,7 @@ async def test_the_misuse_guard_refuses_the_spam_action_as_any_flag_and_nothing_
         assert await _notes(h, opened.id) == 0
         # Still open to an answer: a reply goes through.
         replied = await h.service.replies.reply(
-            w.business, await _agent(h), opened.id, ReplyIn(text="Thank you.")
+            w.business, await member(h, h.world.agent), opened.id, ReplyIn(text="Thank you.")
         )
         assert replied.reply is not None
 
@@ -256,8 +247,8 @@ async def test_the_misuse_guard_refuses_the_spam_action_as_any_flag_and_nothing_
 async def _marked_and_decided(h: Harness, decision: Decision) -> str:
     """A review marked spam on the desk, then decided by a moderator: the decision's id."""
     w = h.world
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
-    await h.service.spam.mark(w.business, await _agent(h), opened.id)
+    opened = await posted(h, 1)
+    await h.service.spam.mark(w.business, await member(h, h.world.agent), opened.id)
     async with web_client(h) as api:
         [report] = await _pending(api, h, opened.review_id)
     decided = await h.service.decide(
@@ -301,17 +292,11 @@ async def test_an_upheld_spam_mark_sends_the_reviewer_the_statement_of_reasons(
     assert "removed" in told.body_text
 
 
-def _said(page: str) -> str:
-    """What a person reads: the page without its markup."""
-    body = re.sub(r"<style>.*?</style>", " ", page.split("<body>", 1)[-1], flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-
-
 async def test_the_pages_say_what_became_of_an_earlier_flag_not_that_it_went_to_moderation(
     live: Harness,
 ) -> None:
     h, w = live, live.world
-    opened = (await h.service.intake.post(review_in(h, 1))).ticket
+    opened = await posted(h, 1)
     # Flagged by hand before: the reviewer is asked, and the spam action keeps that flag.
     await h.service.flags.flag(
         w.business,
@@ -322,13 +307,13 @@ async def test_the_pages_say_what_became_of_an_earlier_flag_not_that_it_went_to_
     async with web_client(h) as web:
         await sign_in(web, w.keys[w.agent])
         confirm = await web.get(f"/desk/tickets/{opened.id}/spam")
-        said = _said(confirm.text)
+        said = page_text(confirm.text)
         assert confirm.status_code == 200
         assert "goes straight to the moderators" not in said and open_flag in said
         form = {"csrf": csrf_of(confirm.text), "idempotency_key": "the-form"}
         marked = await web.post(f"/desk/tickets/{opened.id}/spam", data=form)
         assert marked.status_code == 303
-        after = _said((await web.get(str(marked.headers["location"]))).text)
+        after = page_text((await web.get(str(marked.headers["location"]))).text)
         assert "Marked as spam or irrelevant: no public reply" in after
         assert "Marked as spam or irrelevant on" in after
         assert "moderators" not in after

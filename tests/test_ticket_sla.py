@@ -7,11 +7,9 @@ API and page."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.ticket import REMINDER, TicketActivities
@@ -20,7 +18,6 @@ from domain.desk import SLA_BREACHED
 from domain.enums import TicketEventKind, WebhookEvent
 from domain.messages import DeliveryPolicy
 from domain.ticket_messages import TicketStepInput
-from settings import Settings
 from starter.inputs import WebhookBody
 from starter.policies import PolicyIn
 from store import members, tickets
@@ -29,24 +26,12 @@ from tests import ticket_flows
 from tests.conftest import Harness
 from tests.ticket_flows import assign, review_in, solve, ticket, until
 from tests.web import as_, csrf_of, sign_in, web_client
-from tests.webhook_receiver import Delivery, Receiver
+from tests.webhook_receiver import Delivery, Receiver, receiver, settings
+
+__all__ = ["receiver", "settings"]  # the fixtures: webhooks to a receiver on loopback
 
 BREACHED = WebhookEvent.TICKET_SLA_BREACHED.value
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The webhook receiver is on loopback: this module's service and worker may send there."""
-    return settings.model_copy(update={"webhook_allow_private": True})
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def _mails(h: Harness, event_type: str, ticket_id: str) -> list[OutboxMessage]:

@@ -75,6 +75,11 @@ def review_of(
     )
 
 
+async def posted(h: Harness, rating: int, *, display_name: str | None = REVIEWER_NAME) -> Ticket:
+    """A review posted through the intake, as the platform posts it: its ticket."""
+    return (await h.service.intake.post(review_in(h, rating, display_name=display_name))).ticket
+
+
 async def ticket(h: Harness, ticket_id: str) -> Ticket:
     async with h.db.read() as conn:
         found = await tickets.get_ticket(conn, ticket_id)
@@ -153,8 +158,8 @@ async def _marked(h: Harness, ticket_id: str, field: str) -> Ticket | None:
 
 
 async def reminded_solved_and_breached(h: Harness) -> TicketLives:
-    negative = (await h.service.intake.post(review_in(h, 1))).ticket
-    positive = (await h.service.intake.post(review_in(h, 4, display_name=None))).ticket
+    negative = await posted(h, 1)
+    positive = await posted(h, 4, display_name=None)
     await assign(h, negative.id, h.world.agent)
     await note(h, negative.id, h.world.agent, NOTE)
 
@@ -208,8 +213,8 @@ class AnsweredLives:
 async def answered_lives(h: Harness) -> AnsweredLives:
     """Two tickets posted together (see the module's note on the clock), each answered by the
     agent with a public reply: one at once, one after its target has passed."""
-    early = (await h.service.intake.post(review_in(h, 1))).ticket
-    late = (await h.service.intake.post(review_in(h, 1, display_name=None))).ticket
+    early = await posted(h, 1)
+    late = await posted(h, 1, display_name=None)
     agent = await member(h, h.world.agent)
 
     replied = await h.service.replies.reply(
@@ -253,16 +258,16 @@ class SpamLife:
 
 async def marked_spam(h: Harness) -> SpamLife:
     """A ticket marked spam by the agent as soon as it is in (its note is the service's)."""
-    posted = (await h.service.intake.post(review_in(h, 1))).ticket
+    marking = await posted(h, 1)
     agent = await member(h, h.world.agent)
     detail = await h.service.spam.mark(
-        h.world.business, agent, posted.id, idempotency_key="spam-once"
+        h.world.business, agent, marking.id, idempotency_key="spam-once"
     )
     assert detail.ticket.spam_at is not None
     async with h.db.read() as conn:
         flag = await flags.flag_of_review(
-            conn, h.world.business, posted.review_id, FlagReason.ADVERTISING_OR_SPAM
+            conn, h.world.business, marking.review_id, FlagReason.ADVERTISING_OR_SPAM
         )
     assert flag is not None
-    await _ended(h, posted)
-    return SpamLife(await ticket(h, posted.id), flag.id)
+    await _ended(h, marking)
+    return SpamLife(await ticket(h, marking.id), flag.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,5 +37,19 @@ async def sign_in(api: httpx.AsyncClient, key: str) -> str:
 def csrf_of(page: str) -> str:
     """The CSRF token a page's form carries."""
     found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def page_text(page: str) -> str:
+    """What a person reads: the page without its markup (ids may sit in attributes, not here)."""
+    body = page.split("<body>", 1)[-1]
+    body = re.sub(r"<style>.*?</style>", " ", body, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def idempotency_key_of(page: str) -> str:
+    """The Idempotency-Key a page's form carries."""
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', page)
     assert found, page
     return found.group(1)

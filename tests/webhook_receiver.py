@@ -11,10 +11,13 @@ import asyncio
 import datetime
 import json
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from delivery.egress import Resolver
+from settings import Settings
 
 
 @dataclass
@@ -151,3 +155,21 @@ def certificate_for(name: str, folder: Path) -> tuple[ssl.SSLContext, ssl.SSLCon
     server.load_cert_chain(cert_path, key_path)
     client = ssl.create_default_context(cafile=str(cert_path))
     return server, client
+
+
+# The fixtures of a module whose webhooks go to a receiver here: it imports ``settings`` (which
+# overrides conftest's for that module) and ``receiver`` from this module.
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receiver is on loopback: the module's service and worker may send there."""
+    return settings.model_copy(update={"webhook_allow_private": True})
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()

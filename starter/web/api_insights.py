@@ -10,20 +10,16 @@ every other figure a row with the bucket left empty (escalated flags by their re
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from starter.insights import BusinessInsights
-from starter.transparency import PeriodInvalid
 from starter.web.api import ERRORS
-from starter.web.api_transparency import CSV, wants_csv
 from starter.web.auth import MemberDep, ServiceDep
-from starter.web.errors import ApiError
+from starter.web.csv_download import CSV, csv_download, wants_csv
+from starter.web.periods import INVALID, EndDate, Format, StartDate, api_period
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
 CSV_COLUMNS = ("from", "to", "section", "name", "bucket_start", "bucket_end", "value")
@@ -68,22 +64,10 @@ def csv_rows(insights: BusinessInsights) -> list[Row]:
     return rows
 
 
-def as_csv(insights: BusinessInsights) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_rows(insights))
-    return out.getvalue()
-
-
 def csv_response(insights: BusinessInsights) -> Response:
     period = insights.period
     name = f"insights-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
-    return Response(
-        as_csv(insights),
-        media_type=f"{CSV}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(CSV_COLUMNS, csv_rows(insights), name)
 
 
 @router.get(
@@ -98,7 +82,7 @@ def csv_response(insights: BusinessInsights) -> Response:
             "content": {CSV: {"schema": {"type": "string"}}},
         },
         401: ERRORS[401],
-        422: {"description": "Not a date, 'from' after 'to', a day after today, or over 366 days"},
+        422: INVALID,
         503: {"description": "Briefly unavailable: retry after Retry-After"},
     },
 )
@@ -106,23 +90,15 @@ async def insights(
     request: Request,
     service: ServiceDep,
     member: MemberDep,
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="First day (UTC), included; default: 29 days before 'to'"),
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="Last day (UTC), included; default: today")
-    ] = None,
-    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    start: StartDate = None,
+    end: EndDate = None,
+    format: Format = None,
 ) -> Response:
     """Your business's reviews by rating over time (by day up to 62 days, else by week from
     Monday), response rate, median hours to the public reply, response-target breaches, and
     your contacts and flags by outcome. For the owner's key or an agent's; your business's
     figures only. At most 366 days at once; by default the last 30 days."""
-    try:
-        period = service.insights.period(start, end)
-    except PeriodInvalid as invalid:
-        raise ApiError(422, "invalid_input", str(invalid)) from None
+    period = api_period(service.insights.period, start, end)
     found = await service.insights.of(member.business_id, period)
     if wants_csv(request, format):
         return csv_response(found)

@@ -8,20 +8,17 @@ of several periods be pasted under each other and compared in one pivot table.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from starter.transparency import PeriodInvalid, TransparencyReport
+from starter.transparency import TransparencyReport
 from starter.web.auth import ServiceDep
-from starter.web.errors import ApiError
+from starter.web.csv_download import CSV, csv_download, wants_csv
+from starter.web.periods import INVALID, EndDate, Format, StartDate, api_period
 
 router = APIRouter(prefix="/api/v1")
-CSV = "text/csv"
 CSV_COLUMNS = ("from", "to", "section", "name", "value")
 
 
@@ -48,21 +45,6 @@ def csv_rows(report: TransparencyReport) -> list[tuple[str, str, str, str, str]]
     return rows
 
 
-def as_csv(report: TransparencyReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_rows(report))
-    return out.getvalue()
-
-
-def wants_csv(request: Request, format: str | None) -> bool:
-    if format is not None:
-        return format == "csv"
-    accept = request.headers.get("accept", "")
-    return CSV in accept and "application/json" not in accept
-
-
 @router.get(
     "/transparency",
     tags=["public"],
@@ -75,35 +57,23 @@ def wants_csv(request: Request, format: str | None) -> bool:
             + ") with format=csv or Accept: text/csv",
             "content": {CSV: {"schema": {"type": "string"}}},
         },
-        422: {"description": "Not a date, 'from' after 'to', a day after today, or over 366 days"},
+        422: INVALID,
         503: {"description": "Briefly unavailable: retry after Retry-After"},
     },
 )
 async def transparency(
     request: Request,
     service: ServiceDep,
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="First day (UTC), included; default: 29 days before 'to'"),
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="Last day (UTC), included; default: today")
-    ] = None,
-    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    start: StartDate = None,
+    end: EndDate = None,
+    format: Format = None,
 ) -> Response:
     """What moderation received and did in a period (DSA art. 15, 24): reports by reason and
     source, actions taken, median time to decision, appeals, misuse steps. Counts only: no
     personal data. At most 366 days at once; by default the last 30 days."""
-    try:
-        period = service.transparency.period(start, end)
-    except PeriodInvalid as invalid:
-        raise ApiError(422, "invalid_input", str(invalid)) from None
+    period = api_period(service.transparency.period, start, end)
     report = await service.transparency.report(period)
     if wants_csv(request, format):
         name = f"transparency-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
-        return Response(
-            as_csv(report),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_download(CSV_COLUMNS, csv_rows(report), name)
     return JSONResponse(report.model_dump(mode="json", by_alias=True))

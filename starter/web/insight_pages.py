@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from domain.enums import FlagStatus
@@ -23,11 +22,10 @@ from starter.web.auth import ServiceDep, check_session
 from starter.web.charts import BarChart, StackedChart, bar_chart, stacked_chart
 from starter.web.desk_pages import _member
 from starter.web.pages import render
+from starter.web.periods import EndText, StartText, page_form, page_period
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
 PAGE = "/desk/insights"
-DayField = Annotated[str | None, Query(alias="from", max_length=40)]
-ToField = Annotated[str | None, Query(alias="to", max_length=40)]
 # From one star (red) to five (green): the colours people read ratings in.
 RATING_TONES = {1: "#b3261e", 2: "#e07b39", 3: "#9aa1ad", 4: "#5a9e6f", 5: "#0b6b4f"}
 
@@ -230,30 +228,14 @@ def _flags(found: BusinessInsights) -> Section:
     )
 
 
-def _parse(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PeriodInvalid(
-            f"'{name}' is not a date: write it as year-month-day, such as 2025-03-01."
-        ) from None
-
-
-def _form(service: ServiceDep, start: str | None, end: str | None) -> dict[str, str]:
-    today = service.insights.period(None, None).end
-    return {"from": start or "", "to": end or "", "today": today.isoformat()}
-
-
 @router.get(PAGE, response_class=HTMLResponse)
 async def insights_page(
-    request: Request, service: ServiceDep, start: DayField = None, end: ToField = None
+    request: Request, service: ServiceDep, start: StartText = None, end: EndText = None
 ) -> Response:
     member = await _member(request, service)  # the desk's sign-in: else to sign in first
-    form = _form(service, start, end)
+    form = page_form(service.insights.period, start, end)
     try:
-        period = service.insights.period(_parse(start, "from"), _parse(end, "to"))
+        period = page_period(service.insights.period, start, end)
     except PeriodInvalid as invalid:
         return render(request, "desk_insights.html", 422, form=form, error=str(invalid))
     found = await service.insights.of(member.business_id, period)
@@ -279,12 +261,12 @@ async def insights_page(
 
 @router.get(f"{PAGE}.csv")
 async def insights_csv(
-    request: Request, service: ServiceDep, start: DayField = None, end: ToField = None
+    request: Request, service: ServiceDep, start: StartText = None, end: EndText = None
 ) -> Response:
     member = await _member(request, service)  # the desk's sign-in: else to sign in first
     try:
-        period = service.insights.period(_parse(start, "from"), _parse(end, "to"))
+        period = page_period(service.insights.period, start, end)
     except PeriodInvalid as invalid:
-        form = _form(service, start, end)
+        form = page_form(service.insights.period, start, end)
         return render(request, "desk_insights.html", 422, form=form, error=str(invalid))
     return csv_response(await service.insights.of(member.business_id, period))

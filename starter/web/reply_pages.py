@@ -70,6 +70,9 @@ async def _ticket_with(
 async def _refused_on_ticket(
     request: Request, service: ServiceDep, member: Member, ticket_id: str, refusal: Refused
 ) -> HTMLResponse:
+    """The ticket page saying the refusal; a ticket not found stays the "not found" page."""
+    if refusal.reason is Refusal.TICKET_NOT_FOUND:
+        raise refusal
     detail = await service.desk.ticket(member.business_id, ticket_id)
     status = refusal.reason.http_status
     return await _ticket_with(
@@ -86,6 +89,25 @@ async def _closed_page(
         return None
     return await _ticket_with(
         request, service, member, detail, error=reason.message, status=reason.http_status
+    )
+
+
+async def _text_back(
+    request: Request,
+    service: ServiceDep,
+    member: Member,
+    ticket_id: str,
+    text: str,
+    problem: str | None = None,
+) -> HTMLResponse:
+    """The ticket page with ``text`` back in its reply section, saying ``problem`` (422); or
+    saying why, when the review has its reply or was marked spam."""
+    detail = await service.desk.ticket(member.business_id, ticket_id)
+    if (shut := await _closed_page(request, service, member, detail)) is not None:
+        return shut
+    status = 200 if problem is None else 422
+    return await _ticket_with(
+        request, service, member, detail, text=text, error=problem, status=status
     )
 
 
@@ -115,16 +137,15 @@ async def preview(
     """Changes nothing: the reply as it will appear, and what is left to fill."""
     member = await _member(request, service, csrf)
     text = _as_written(text)
-    detail = await service.desk.ticket(member.business_id, ticket_id)
-    if (shut := await _closed_page(request, service, member, detail)) is not None:
-        return shut
     try:
         body = ReplyIn(text=text)
     except ValidationError as err:
-        problem = in_words(err, REPLY_WORDS)
-        return await _ticket_with(
-            request, service, member, detail, text=text, error=problem, status=422
+        return await _text_back(
+            request, service, member, ticket_id, text, in_words(err, REPLY_WORDS)
         )
+    detail = await service.desk.ticket(member.business_id, ticket_id)
+    if (shut := await _closed_page(request, service, member, detail)) is not None:
+        return shut
     form = await reply_form(service, member, detail, text=body.text)
     return _preview_page(request, member, detail, form)
 
@@ -135,11 +156,7 @@ async def back_to_edit(
 ) -> HTMLResponse:
     """ "Back to edit" from the preview: the ticket page with the text as it was."""
     member = await _member(request, service, csrf)
-    text = _as_written(text)
-    detail = await service.desk.ticket(member.business_id, ticket_id)
-    if (shut := await _closed_page(request, service, member, detail)) is not None:
-        return shut
-    return await _ticket_with(request, service, member, detail, text=text)
+    return await _text_back(request, service, member, ticket_id, _as_written(text))
 
 
 @router.post("/desk/tickets/{ticket_id}/reply", response_class=HTMLResponse)
@@ -159,12 +176,8 @@ async def publish(
     try:
         body = ReplyIn(text=text, solve=solve)
     except ValidationError as err:
-        detail = await service.desk.ticket(member.business_id, ticket_id)
-        if (shut := await _closed_page(request, service, member, detail)) is not None:
-            return shut
-        problem = in_words(err, REPLY_WORDS)
-        return await _ticket_with(
-            request, service, member, detail, text=text, error=problem, status=422
+        return await _text_back(
+            request, service, member, ticket_id, text, in_words(err, REPLY_WORDS)
         )
     try:
         await service.replies.reply(
@@ -175,8 +188,6 @@ async def publish(
             idempotency_key=button_key(idempotency_key, body.solve),
         )
     except Refused as refusal:
-        if refusal.reason is Refusal.TICKET_NOT_FOUND:
-            raise
         if refusal.reason is Refusal.IDEMPOTENCY_KEY_REUSED:
             # Only a form changed by hand gets here (a preview's text is fixed): said in words.
             refusal = Refused(refusal.reason, ANOTHER_TEXT)
@@ -206,8 +217,6 @@ async def solve(
     try:
         await service.replies.solve(member.business_id, member, ticket_id)
     except Refused as refusal:
-        if refusal.reason is Refusal.TICKET_NOT_FOUND:
-            raise
         return await _refused_on_ticket(request, service, member, ticket_id, refusal)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?notice=solved#reply", status_code=303)
 
@@ -242,7 +251,5 @@ async def mark_spam(
             member.business_id, member, ticket_id, idempotency_key=idempotency_key
         )
     except Refused as refusal:
-        if refusal.reason is Refusal.TICKET_NOT_FOUND:
-            raise
         return await _refused_on_ticket(request, service, member, ticket_id, refusal)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?notice=spam", status_code=303)

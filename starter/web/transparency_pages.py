@@ -4,11 +4,10 @@ drawn here, ``starter.web.charts``) and tables, with the JSON and CSV to downloa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Annotated
+from datetime import datetime
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from domain.enums import FlagReason, ReportSource, StandingStepKind, StandingSubject, SubReason
@@ -18,10 +17,9 @@ from starter.web import words
 from starter.web.auth import ServiceDep, check_session
 from starter.web.charts import BarChart, bar_chart
 from starter.web.pages import render
+from starter.web.periods import EndText, StartText, page_form, page_period
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_session)])
-DayField = Annotated[str | None, Query(alias="from", max_length=40)]
-ToField = Annotated[str | None, Query(alias="to", max_length=40)]
 
 SOURCES = {
     ReportSource.CONTACT: "After a contact",
@@ -254,29 +252,17 @@ def _misuse(r: TransparencyReport) -> Section:
     )
 
 
-def _parse(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PeriodInvalid(
-            f"'{name}' is not a date: write it as year-month-day, such as 2025-03-01."
-        ) from None
-
-
 def _computed(at: datetime) -> str:
     return f"{at:%H:%M} UTC on {words.day_words(at.date())}"
 
 
 @router.get("/transparency", response_class=HTMLResponse)
 async def transparency_page(
-    request: Request, service: ServiceDep, start: DayField = None, end: ToField = None
+    request: Request, service: ServiceDep, start: StartText = None, end: EndText = None
 ) -> HTMLResponse:
-    today = service.transparency.period(None, None).end
-    form = {"from": start or "", "to": end or "", "today": today.isoformat()}
+    form = page_form(service.transparency.period, start, end)
     try:
-        period = service.transparency.period(_parse(start, "from"), _parse(end, "to"))
+        period = page_period(service.transparency.period, start, end)
     except PeriodInvalid as invalid:
         return render(request, "transparency.html", 422, form=form, error=str(invalid))
     report = await service.transparency.report(period)
