@@ -28,7 +28,7 @@ from domain.refusals import Refusal, Refused
 from settings import Settings
 from starter.inputs import ContactRequestBody, DecisionBody, ReplyBody, ReportBody
 from store import Database
-from tests.conftest import Harness, _harness
+from tests.conftest import Harness, Running, _harness
 from worker import activities_of
 
 FAILED_ONCE: Counter[str] = Counter()
@@ -96,7 +96,7 @@ async def crashing(
         delivery,
     )
     harness, worker = await _harness(time_env, db, settings, activities=activities)
-    async with worker:
+    async with Running.around(worker):
         yield harness
 
 
