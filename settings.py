@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     # ("try again"): with the worker down an update would otherwise wait for ever.
     temporal_call_timeout: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
 
+    # How long a stopping worker waits for its work in hand before it exits anyway. Temporal's
+    # core can wait for ever on a local activity that never finishes (a store step retrying
+    # while the store is down; sdk-rust #709); what was cut off runs again on the next worker.
+    worker_shutdown_timeout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
+
     # OpenTelemetry tracing (starter/tracing.py), off unless set: the base URL of an OTLP/HTTP
     # collector (`http://collector:4318`; spans go to its /v1/traces). Headers such as an API key
     # come from the standard OTEL_EXPORTER_OTLP_HEADERS.

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -142,6 +143,34 @@ def build_worker(
 
 
 @asynccontextmanager
+async def running(worker: Worker, shutdown_timeout: timedelta) -> AsyncIterator[Worker]:
+    """Runs ``worker`` for the block; stopping, waits at most ``shutdown_timeout`` for the work
+    in hand, then leaves it. A step cut off is not lost: its workflow task or activity times out
+    on the server and runs again on the next worker, and every step is idempotent."""
+    await worker.__aenter__()
+    try:
+        yield worker
+    except BaseException as err:
+        await stopped(worker, shutdown_timeout, (type(err), err, err.__traceback__))
+        raise
+    await stopped(worker, shutdown_timeout, (None, None, None))
+
+
+async def stopped(worker: Worker, shutdown_timeout: timedelta, exc: tuple[Any, ...]) -> bool:
+    """Stops ``worker``; whether it stopped within ``shutdown_timeout`` (else it is left)."""
+    try:
+        async with asyncio.timeout(shutdown_timeout.total_seconds()):
+            await worker.__aexit__(*exc)
+    except TimeoutError:
+        logging.getLogger("reviewdesk").error(
+            "the worker did not stop within %s s; leaving the work in hand to Temporal",
+            shutdown_timeout.total_seconds(),
+        )
+        return False
+    return True
+
+
+@asynccontextmanager
 async def drift_checks(client: Client, db: Store, settings: Settings) -> AsyncIterator[None]:
     """While the worker runs, it compares the store with Temporal every `drift_check_every` and
     logs the counts (`starter.reconcile.watch`); 0 turns that off."""
@@ -173,7 +202,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await seal_clear_secrets(db, settings)
         worker = build_worker(client, db, settings)
         async with (
-            worker,
+            running(worker, settings.worker_shutdown_timeout),
             drift_checks(client, db, settings),
             purging(db, settings),
             worker_http(settings, db, client, sdk) as http,

@@ -141,7 +141,7 @@ def up(
     from starter.temporal_runtime import install
     from starter.web.app import create_app
     from starter.web.serve import serve
-    from worker import build_worker, drift_checks
+    from worker import build_worker, drift_checks, running
 
     settings = get_settings()
     # Warnings only: this terminal shows where things are, not every request.
@@ -168,7 +168,7 @@ def up(
                 web_stop = asyncio.Event()
                 web = asyncio.create_task(serve(create_app(settings, service), settings, web_stop))
                 async with (
-                    build_worker(client, db, settings),
+                    running(build_worker(client, db, settings), settings.worker_shutdown_timeout),
                     drift_checks(client, db, settings),
                     purging(db, settings),
                     worker_http(settings, db, client, sdk) as worker_url,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from store import Store, open_store, outbox, reviews
 from store.records import OutboxMessage, Review
 from tests.pgcluster import PgCluster, find_bin_dir, start_cluster
 from tests.world import World, make_world
-from worker import build_worker
+from worker import build_worker, running, stopped
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -278,30 +278,16 @@ class Running:
 
     async def __aexit__(self, *exc: Any) -> None:
         assert self._worker is not None
-        await _stopped(self._worker, exc)
+        await stopped(self._worker, SHUTDOWN_PATIENCE, exc)
 
     @staticmethod
-    @asynccontextmanager
-    async def around(worker: Worker) -> AsyncIterator[Worker]:
-        await worker.__aenter__()
-        try:
-            yield worker
-        except BaseException as err:
-            await _stopped(worker, (type(err), err, err.__traceback__))
-            raise
-        await _stopped(worker, (None, None, None))
+    def around(worker: Worker) -> AbstractAsyncContextManager[Worker]:
+        """A test's worker, stopped as the service stops its own (``worker.running``): a
+        fresh-clone CI run once hung its full timeout in a worker's shutdown after the test had
+        passed. Each test has a task queue of its own, so a worker left behind touches no other
+        test."""
+        return running(worker, SHUTDOWN_PATIENCE)
 
 
 # Long enough for any activity of a test to see its cancellation and end.
-SHUTDOWN_PATIENCE = 30.0
-
-
-async def _stopped(worker: Worker, exc: tuple[Any, ...]) -> None:
-    """Stops a test's worker, giving up after SHUTDOWN_PATIENCE: a fresh-clone CI run once hung
-    its full timeout in a worker's shutdown after the test had passed. Each test has a task queue
-    of its own, so a worker left polling touches no other test."""
-    try:
-        async with asyncio.timeout(SHUTDOWN_PATIENCE):
-            await worker.__aexit__(*exc)
-    except TimeoutError:
-        logging.getLogger("tests").warning("a test worker did not shut down in time; left behind")
+SHUTDOWN_PATIENCE = timedelta(seconds=30)

@@ -18,7 +18,7 @@ from starter.web.app import create_app
 from starter.web.serve import serve
 from store import open_store
 from tests.world import World
-from worker import build_worker
+from worker import build_worker, running
 
 T = TypeVar("T")
 
@@ -68,7 +68,8 @@ class RunningService:
         client = await connect(self.settings)
         async with open_store(self.settings) as db:
             self._service = Reviewdesk(client, db, self.settings)
-            async with build_worker(client, db, self.settings):
+            worker = build_worker(client, db, self.settings)
+            async with running(worker, self.settings.worker_shutdown_timeout):
                 web = asyncio.create_task(
                     serve(create_app(self.settings, self._service), self.settings, self._stop)
                 )
